@@ -1,0 +1,30 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Both create .venv if missing and install pdekit (editable, with dev extras) into it.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.pdekit-installed
+OUT    ?= out
+
+.PHONY: demo test test-all bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	MPLBACKEND=Agg $(VENV)/bin/pdekit demo --out $(OUT)
+
+test: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m pytest -q
+
+test-all: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m pytest -q -m ""
+
+bench: $(STAMP)
+	MPLBACKEND=Agg bash benchmarks/run.sh
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,1 @@
+"""Dataset generation and storage built on ``pdekit.solvers``."""

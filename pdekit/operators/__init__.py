@@ -1,0 +1,1 @@
+"""Neural operators (FNO, TFNO, MgNO, DeepONet). Builds on ``solvers`` and ``data``."""

@@ -1,0 +1,1 @@
+"""Reduced-order models (POD, Galerkin ROMs, local bases). Builds on ``solvers`` and ``data``."""

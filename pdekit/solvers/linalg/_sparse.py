@@ -1,0 +1,148 @@
+"""Sparse matrices with a fixed sparsity pattern, as JAX pytrees.
+
+The pattern (row/column indices) is computed once per mesh with numpy; only the values
+change between coefficient fields. A batch of matrices with one pattern is just a batch of
+``data`` arrays, so ``jax.vmap`` over ``CSRMatrix`` works by vmapping ``data`` alone.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sps
+from jaxtyping import Array, Float, Int
+
+
+class SparsityPattern(eqx.Module):
+    """Row-sorted CSR structure of an ``n_rows x n_cols`` sparse matrix.
+
+    **Fields:**
+    - `indptr`: shape `(n_rows + 1,)`, CSR row pointers.
+    - `rows`, `cols`: shape `(nnz,)`, row/column index of each stored entry, sorted by row
+      then column.
+    - `diag_index`: shape `(min(n_rows, n_cols),)`, position of the diagonal entry of each
+      row in the data array (-1 where the pattern has no diagonal entry).
+    - `shape`: `(n_rows, n_cols)` (static).
+    """
+
+    indptr: Int[Array, " n1"]
+    rows: Int[Array, " nnz"]
+    cols: Int[Array, " nnz"]
+    diag_index: Int[Array, " n"]
+    shape: tuple[int, int] = eqx.field(static=True)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.rows.shape[0])
+
+    @staticmethod
+    def from_coo(rows, cols, shape) -> tuple["SparsityPattern", np.ndarray]:
+        """Build the pattern of the COO entries ``(rows, cols)`` (duplicates allowed).
+
+        **Returns:** ``(pattern, scatter)`` where ``scatter[k]`` is the position in the CSR
+        data array that COO entry ``k`` is summed into, so that
+        ``data = jax.ops.segment_sum(coo_values, scatter, pattern.nnz)`` assembles.
+        """
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        cols = np.asarray(cols, dtype=np.int64).ravel()
+        if rows.shape != cols.shape:
+            raise ValueError(f"`rows` and `cols` must have equal sizes, got {rows.size} and {cols.size}.")
+        n_rows, n_cols = int(shape[0]), int(shape[1])
+        if rows.size and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= n_cols):
+            raise ValueError(f"COO indices out of range for shape {shape}.")
+        key = rows * n_cols + cols
+        uniq, scatter = np.unique(key, return_inverse=True)
+        urows, ucols = uniq // n_cols, uniq % n_cols
+        indptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.add.at(indptr, urows + 1, 1)
+        indptr = np.cumsum(indptr)
+        n = min(n_rows, n_cols)
+        diag = np.full(n, -1, dtype=np.int64)
+        is_diag = urows == ucols
+        diag[urows[is_diag]] = np.nonzero(is_diag)[0]
+        idx = jnp.int32 if uniq.size < 2**31 - 1 else jnp.int64
+        pattern = SparsityPattern(
+            indptr=jnp.asarray(indptr, dtype=idx),
+            rows=jnp.asarray(urows, dtype=idx),
+            cols=jnp.asarray(ucols, dtype=idx),
+            diag_index=jnp.asarray(diag, dtype=idx),
+            shape=(n_rows, n_cols),
+        )
+        return pattern, scatter.astype(np.int64)
+
+    @staticmethod
+    def from_scipy(matrix) -> "SparsityPattern":
+        """Pattern of a scipy sparse matrix (its explicit entries, sorted)."""
+        coo = sps.coo_matrix(matrix)
+        pattern, _ = SparsityPattern.from_coo(coo.row, coo.col, coo.shape)
+        return pattern
+
+
+class CSRMatrix(eqx.Module):
+    """A sparse matrix: a :class:`SparsityPattern` plus its values ``data`` of shape `(nnz,)`.
+
+    Matrix-vector products use a sorted segment sum, which is jit/vmap/grad friendly on CPU
+    and GPU and differentiable with respect to both ``data`` and the vector.
+    """
+
+    pattern: SparsityPattern
+    data: Float[Array, " nnz"]
+
+    def __check_init__(self):
+        if self.data.ndim == 1 and self.data.shape[0] != self.pattern.rows.shape[0]:
+            raise ValueError(
+                f"`data` must have shape ({self.pattern.rows.shape[0]},) to match the pattern, "
+                f"got {self.data.shape}."
+            )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pattern.shape
+
+    def matvec(self, x: Float[Array, " n"]) -> Float[Array, " m"]:
+        """``A @ x`` for a vector ``x`` of shape `(n_cols,)`."""
+        if x.shape != (self.shape[1],):
+            raise ValueError(
+                f"`x` must have shape ({self.shape[1]},), got {x.shape}. "
+                "For batched operation use `jax.vmap`."
+            )
+        return jax.ops.segment_sum(
+            self.data * x[self.pattern.cols], self.pattern.rows,
+            num_segments=self.shape[0], indices_are_sorted=True,
+        )
+
+    def rmatvec(self, y: Float[Array, " m"]) -> Float[Array, " n"]:
+        """``A.T @ y`` for ``y`` of shape `(n_rows,)`."""
+        return jax.ops.segment_sum(
+            self.data * y[self.pattern.rows], self.pattern.cols, num_segments=self.shape[1]
+        )
+
+    def __matmul__(self, x):
+        return self.matvec(x)
+
+    def diagonal(self) -> Float[Array, " n"]:
+        """Diagonal entries (0 where the pattern has none)."""
+        di = self.pattern.diag_index
+        return jnp.where(di >= 0, self.data[jnp.maximum(di, 0)], jnp.zeros((), self.data.dtype))
+
+    def todense(self) -> Float[Array, "m n"]:
+        out = jnp.zeros(self.shape, self.data.dtype)
+        return out.at[self.pattern.rows, self.pattern.cols].add(self.data)
+
+    def to_scipy(self) -> sps.csr_matrix:
+        """A scipy CSR copy (concrete arrays only; not for use under jit)."""
+        return sps.csr_matrix(
+            (np.asarray(self.data), np.asarray(self.pattern.cols), np.asarray(self.pattern.indptr)),
+            shape=self.shape,
+        )
+
+    @staticmethod
+    def from_scipy(matrix, dtype=None) -> "CSRMatrix":
+        csr = sps.csr_matrix(matrix)
+        csr.sum_duplicates()
+        csr.sort_indices()
+        pattern = SparsityPattern.from_scipy(csr)
+        data = jnp.asarray(csr.data, dtype=dtype)
+        return CSRMatrix(pattern, data)
