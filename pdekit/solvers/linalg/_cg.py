@@ -1,0 +1,144 @@
+"""Preconditioned conjugate gradients and the Jacobi preconditioner."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.lax as lax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ..._misc import check_finite_scalar, check_positive_int, default_float_dtype
+from ._base import AbstractLinearMethod, AbstractPreconditioner, Stats, residual_norm
+from ._sparse import CSRMatrix
+
+
+class Jacobi(AbstractPreconditioner):
+    """Diagonal (Jacobi) preconditioner ``M = diag(A)^{-1}``.
+
+    Cheap and fully parallel; iteration counts of Jacobi-CG grow like the condition number's
+    square root, i.e. like ``1/h`` for second-order elliptic problems. Rows with a zero
+    diagonal are left unscaled.
+    """
+
+    def build(self, A: CSRMatrix):
+        d = A.diagonal()
+        inv = jnp.where(d != 0, 1 / jnp.where(d != 0, d, 1), jnp.ones((), d.dtype))
+        return lambda r: inv * r
+
+
+def _identity(r):
+    return r
+
+
+def check_tolerances(rtol: float, atol: float, dtype=None) -> None:
+    """Reject ``rtol`` below the dtype's epsilon (with a hint to enable float64)."""
+    dtype = default_float_dtype() if dtype is None else jnp.dtype(dtype)
+    eps = float(jnp.finfo(dtype).eps)
+    if 0 < rtol < eps:
+        hint = (
+            " Call `pdekit.enable_x64()` (or set JAX_ENABLE_X64=1) before creating arrays "
+            "to solve in float64."
+            if dtype != jnp.float64
+            else ""
+        )
+        raise ValueError(
+            f"`rtol={rtol:g}` is below the {dtype} machine epsilon {eps:.3g} and cannot be "
+            f"reached.{hint}"
+        )
+
+
+class CG(AbstractLinearMethod):
+    """Preconditioned conjugate gradients for symmetric positive definite ``A``.
+
+    Iterates until ``||b - A x||_2 <= max(rtol ||b||_2, atol)`` (recursively updated residual)
+    or ``max_steps`` iterations, starting from ``x0 = 0``. The loop is a
+    ``lax.while_loop``; gradients never unroll it (see :func:`solve`).
+
+    **Arguments:**
+    - `rtol`: relative tolerance on the residual 2-norm, ``>= eps`` of the dtype (default 1e-6).
+    - `atol`: absolute tolerance, ``>= 0`` (default 0).
+    - `max_steps`: maximum number of iterations, ``>= 1`` (default 10_000).
+    - `preconditioner`: an :class:`AbstractPreconditioner` (:class:`Jacobi`, :class:`AMG`) or
+      `None` for no preconditioning. It must be SPD.
+
+    **Raises:** `ValueError` for a negative tolerance, both tolerances zero, `rtol` below the
+    default dtype's epsilon, or `max_steps < 1`.
+    """
+
+    rtol: float = eqx.field(static=True)
+    atol: float = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
+    preconditioner: AbstractPreconditioner | None
+    symmetric = True
+
+    def __init__(self, rtol=1e-6, atol=0.0, max_steps=10_000, preconditioner=None):
+        self.rtol = check_finite_scalar("rtol", rtol, nonnegative=True)
+        self.atol = check_finite_scalar("atol", atol, nonnegative=True)
+        if self.rtol == 0 and self.atol == 0:
+            raise ValueError("`rtol` and `atol` are both 0: CG would never stop; set one > 0.")
+        check_tolerances(self.rtol, self.atol)
+        self.max_steps = check_positive_int("max_steps", max_steps)
+        if preconditioner is not None and not isinstance(preconditioner, AbstractPreconditioner):
+            raise ValueError(
+                "`preconditioner` must be None or a pdekit.solvers.linalg preconditioner "
+                f"(Jacobi(), AMG.build(A)), got {type(preconditioner).__name__}."
+            )
+        self.preconditioner = preconditioner
+
+    def check(self, A, dtype):
+        check_tolerances(self.rtol, self.atol, dtype)
+        if self.preconditioner is not None:
+            self.preconditioner.check(A)
+
+    def prepare(self, A):
+        return None if self.preconditioner is None else self.preconditioner.build(A)
+
+    def solve_raw(self, A, prepared, b, transpose):
+        del transpose  # A is symmetric
+        precond = _identity if prepared is None else prepared
+        return pcg(A, precond, b, rtol=self.rtol, atol=self.atol, max_steps=self.max_steps)
+
+    def failure_message(self):
+        return (
+            f"CG did not reach rtol={self.rtol:g}, atol={self.atol:g} within "
+            f"max_steps={self.max_steps} (or met a non-finite value / non-SPD matrix). "
+            "Increase `max_steps`, use a stronger preconditioner (AMG), or `Direct()`; "
+            "pass throw=False to get the last iterate."
+        )
+
+
+def pcg(
+    A: CSRMatrix, precond, b: Float[Array, " n"], *, rtol: float, atol: float, max_steps: int
+) -> tuple[Float[Array, " n"], Stats]:
+    """Preconditioned CG from ``x0 = 0`` (no differentiation rule; see :func:`solve`)."""
+    dtype = b.dtype
+    bnorm = jnp.sqrt(jnp.vdot(b, b).real)
+    tol = jnp.maximum(rtol * bnorm, jnp.asarray(atol, dtype))
+    z = precond(b)
+    rz = jnp.vdot(b, z).real
+    zero = jnp.zeros((), jnp.int32)
+    # state: x, r, p, <r, z>, ||r||, k
+    init = (jnp.zeros_like(b), b, z, rz, bnorm, zero)
+
+    def cond(state):
+        _, _, _, rz, rnorm, k = state
+        return (rnorm > tol) & (k < max_steps) & jnp.isfinite(rnorm) & (rz > 0)
+
+    def body(state):
+        x, r, p, rz, _, k = state
+        Ap = A.matvec(p)
+        pAp = jnp.vdot(p, Ap).real
+        alpha = rz / pAp
+        x = x + alpha * p
+        r = r - alpha * Ap
+        z = precond(r)
+        rz_new = jnp.vdot(r, z).real
+        p = z + (rz_new / rz) * p
+        return x, r, p, rz_new, jnp.sqrt(jnp.vdot(r, r).real), k + 1
+
+    x, _, _, _, rnorm, k = lax.while_loop(cond, body, init)
+    true_res = residual_norm(A, x, b)
+    converged = (rnorm <= tol) & jnp.isfinite(true_res)
+    stats = dict(num_steps=k, residual_norm=true_res.astype(dtype), converged=converged)
+    return x, stats
+
