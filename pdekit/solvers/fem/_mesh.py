@@ -1,0 +1,288 @@
+"""Simplicial meshes (triangles in 2D, tetrahedra in 3D), validated eagerly.
+
+A :class:`Mesh` is host data (numpy arrays): it fixes the structure (DOF maps, sparsity
+patterns, scatter maps) that every later jitted computation reuses. Coefficients and
+solutions are separate JAX arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import equinox as eqx
+import numpy as np
+from jaxtyping import Float, Int
+
+
+def signed_measures(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Signed area (triangles) or volume (tetrahedra) of every cell, shape `(cells,)`."""
+    v = points[cells]
+    edges = v[:, 1:, :] - v[:, :1, :]
+    det = np.linalg.det(edges)
+    return det / (2.0 if points.shape[1] == 2 else 6.0)
+
+
+def orient(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Return ``cells`` with the first two vertices swapped where the orientation is negative."""
+    cells = np.array(cells, copy=True)
+    neg = signed_measures(points, cells) < 0
+    cells[neg, 0], cells[neg, 1] = cells[neg, 1], cells[neg, 0].copy()
+    return cells
+
+
+def _facets_local(dim: int) -> np.ndarray:
+    # Local vertex indices of the facets; facet i is opposite vertex i.
+    if dim == 2:
+        return np.array([[1, 2], [0, 2], [0, 1]])
+    return np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+
+
+def unique_rows(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique sorted rows of an integer array: `(unique, inverse, counts)`."""
+    srt = np.sort(arr, axis=1)
+    uniq, inv, counts = np.unique(srt, axis=0, return_inverse=True, return_counts=True)
+    return uniq, inv.ravel(), counts
+
+
+class Mesh(eqx.Module):
+    """A conforming simplicial mesh.
+
+    **Arguments:**
+    - `points`: node coordinates, shape `(nodes, d)` with `d` = 2 (triangles) or 3 (tetrahedra).
+    - `cells`: vertex indices of each cell, shape `(cells, d + 1)`, positively oriented
+      (counter-clockwise triangles, right-handed tetrahedra).
+
+    **Raises:** `ValueError` for wrong shapes, indices out of range, repeated vertices in a
+    cell, nodes not used by any cell, duplicate nodes, and inverted (negative measure) or
+    degenerate (zero measure) cells; the message names the first offending cell or node.
+    Pass generated meshes through :func:`orient` first if their orientation is unknown.
+    """
+
+    points: Float[np.ndarray, "nodes d"]
+    cells: Int[np.ndarray, "cells k"]
+
+    def __init__(self, points, cells):
+        points = np.asarray(points, dtype=np.float64)
+        cells = np.asarray(cells)
+        if points.ndim != 2 or points.shape[1] not in (2, 3):
+            raise ValueError(f"`points` must have shape (nodes, 2) or (nodes, 3), got {points.shape}.")
+        d = points.shape[1]
+        if cells.ndim != 2 or cells.shape[1] != d + 1:
+            raise ValueError(
+                f"`cells` must have shape (cells, {d + 1}) for {d}D simplices, got {cells.shape}."
+            )
+        if cells.shape[0] == 0:
+            raise ValueError("`cells` is empty.")
+        if not np.issubdtype(cells.dtype, np.integer):
+            if not np.all(np.mod(cells, 1) == 0):
+                raise ValueError("`cells` must hold integer node indices.")
+        cells = cells.astype(np.int64)
+        if not np.all(np.isfinite(points)):
+            bad = int(np.nonzero(~np.all(np.isfinite(points), axis=1))[0][0])
+            raise ValueError(f"`points` has a non-finite coordinate at node {bad}.")
+        n = points.shape[0]
+        out = (cells < 0) | (cells >= n)
+        if out.any():
+            c = int(np.nonzero(out.any(axis=1))[0][0])
+            raise ValueError(
+                f"`cells` index out of range at cell {c}: {cells[c].tolist()} (valid: 0..{n - 1})."
+            )
+        srt = np.sort(cells, axis=1)
+        rep = (srt[:, 1:] == srt[:, :-1]).any(axis=1)
+        if rep.any():
+            c = int(np.nonzero(rep)[0][0])
+            raise ValueError(f"cell {c} repeats a vertex: {cells[c].tolist()}.")
+        used = np.zeros(n, dtype=bool)
+        used[cells.ravel()] = True
+        if not used.all():
+            nodes = np.nonzero(~used)[0]
+            raise ValueError(
+                f"{nodes.size} node(s) are not used by any cell, first node {int(nodes[0])} at "
+                f"{points[nodes[0]].tolist()}; remove them (see `Mesh.remove_unused`)."
+            )
+        scale = float(np.max(np.ptp(points, axis=0)))
+        key = np.round(points / (scale * 1e-10)).astype(np.int64)
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        if first.size < n:
+            dup = np.nonzero(first[inv.ravel()] != np.arange(n))[0][0]
+            raise ValueError(
+                f"node {int(dup)} duplicates node {int(first[inv.ravel()[dup]])} at "
+                f"{points[dup].tolist()}."
+            )
+        meas = signed_measures(points, cells)
+        tol = 1e-12 * scale**d
+        if (meas < -tol).any():
+            c = int(np.nonzero(meas < -tol)[0][0])
+            raise ValueError(
+                f"cell {c} {cells[c].tolist()} is inverted (signed measure {meas[c]:.3e} < 0); "
+                "order its vertices counter-clockwise (see `orient`)."
+            )
+        if (np.abs(meas) <= tol).any():
+            c = int(np.nonzero(np.abs(meas) <= tol)[0][0])
+            raise ValueError(
+                f"cell {c} {cells[c].tolist()} is degenerate (measure {meas[c]:.3e})."
+            )
+        self.points = points
+        self.cells = cells
+
+    @property
+    def dim(self) -> int:
+        return int(self.points.shape[1])
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def num_cells(self) -> int:
+        return int(self.cells.shape[0])
+
+    @property
+    def h(self) -> float:
+        """Largest edge length."""
+        e = self.edges()
+        return float(np.max(np.linalg.norm(self.points[e[:, 1]] - self.points[e[:, 0]], axis=1)))
+
+    def cell_measures(self) -> np.ndarray:
+        """Area (2D) or volume (3D) of each cell, shape `(cells,)`."""
+        return signed_measures(self.points, self.cells)
+
+    def edges(self) -> np.ndarray:
+        """Unique edges as sorted node pairs, shape `(edges, 2)`."""
+        return self.cell_edges()[0]
+
+    def cell_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """`(edges, cell_to_edge)`: unique edges `(edges, 2)` and, per cell, the index of each
+        local edge `(cells, 3 or 6)` in the order (0,1), (1,2), (0,2)[, (0,3), (1,3), (2,3)]."""
+        loc = [(0, 1), (1, 2), (0, 2)]
+        if self.dim == 3:
+            loc += [(0, 3), (1, 3), (2, 3)]
+        pairs = np.stack([self.cells[:, list(p)] for p in loc], axis=1).reshape(-1, 2)
+        uniq, inv, _ = unique_rows(pairs)
+        return uniq, inv.reshape(self.num_cells, len(loc))
+
+    def _all_facets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        loc = _facets_local(self.dim)
+        fac = self.cells[:, loc].reshape(-1, self.dim)
+        uniq, inv, counts = unique_rows(fac)
+        return fac, inv, counts
+
+    def boundary_facets(self, where: Callable | None = None) -> np.ndarray:
+        """Boundary facets (edges in 2D, triangles in 3D) as node indices, shape `(facets, d)`.
+
+        **Arguments:**
+        - `where`: optional predicate on facet midpoints; it receives `x` of shape `(d, n)`
+          (so `x[0]`, `x[1]` are coordinates) and returns a boolean array of shape `(n,)`,
+          e.g. `lambda x: np.isclose(x[0], 0.0)`.
+
+        Facets keep the orientation they have in their cell (outward normal by the
+        right-hand rule in 3D, boundary traversed counter-clockwise in 2D).
+        """
+        fac, inv, counts = self._all_facets()
+        on_bnd = counts[inv] == 1
+        facets = fac[on_bnd]
+        if self.dim == 2:
+            # facet opposite vertex 1 is (0, 2): reverse to keep counter-clockwise order
+            local = np.tile(np.arange(3), self.num_cells)[on_bnd]
+            facets = np.where((local == 1)[:, None], facets[:, ::-1], facets)
+        if where is not None:
+            mid = self.points[facets].mean(axis=1).T
+            mask = np.asarray(where(mid), dtype=bool).reshape(-1)
+            if mask.shape != (facets.shape[0],):
+                raise ValueError(
+                    f"`where` must return one boolean per facet ({facets.shape[0]}), got shape "
+                    f"{mask.shape}."
+                )
+            facets = facets[mask]
+        return facets
+
+    def boundary_facet_cells(self, where: Callable | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """`(cell, local_facet)` of each boundary facet, in the order of `boundary_facets`."""
+        fac, inv, counts = self._all_facets()
+        on_bnd = np.nonzero(counts[inv] == 1)[0]
+        cell, local = on_bnd // (self.dim + 1), on_bnd % (self.dim + 1)
+        if where is not None:
+            facets = self.boundary_facets()
+            mid = self.points[facets].mean(axis=1).T
+            mask = np.asarray(where(mid), dtype=bool).reshape(-1)
+            cell, local = cell[mask], local[mask]
+        return cell, local
+
+    def boundary_nodes(self, where: Callable | None = None) -> np.ndarray:
+        """Sorted node indices on the (selected) boundary facets."""
+        return np.unique(self.boundary_facets(where))
+
+    @staticmethod
+    def remove_unused(points, cells) -> "Mesh":
+        """Build a mesh after dropping nodes no cell uses (renumbering the cells)."""
+        points = np.asarray(points, dtype=np.float64)
+        cells = np.asarray(cells, dtype=np.int64)
+        used = np.unique(cells)
+        new = np.full(points.shape[0], -1, dtype=np.int64)
+        new[used] = np.arange(used.size)
+        return Mesh(points[used], new[cells])
+
+    def refine(self, times: int = 1) -> "Mesh":
+        """Uniform refinement: red refinement (1 -> 4) of triangles, 1 -> 8 for tetrahedra."""
+        mesh = self
+        for _ in range(int(times)):
+            mesh = _refine_once(mesh)
+        return mesh
+
+    # ---- I/O through meshio -------------------------------------------------------------
+    @staticmethod
+    def read(path) -> "Mesh":
+        """Read a triangle or tetrahedron mesh (gmsh ``.msh``, ``.vtu``, ``.xdmf``, ...)."""
+        try:
+            import meshio
+        except ImportError as err:  # pragma: no cover
+            raise ImportError("reading meshes needs meshio (`pip install meshio`).") from err
+        m = meshio.read(path)
+        blocks = {b.type: b.data for b in m.cells}
+        if "tetra" in blocks:
+            pts, cells = m.points[:, :3], np.concatenate([b.data for b in m.cells if b.type == "tetra"])
+        elif "triangle" in blocks:
+            pts = m.points[:, :2]
+            if m.points.shape[1] == 3 and np.ptp(m.points[:, 2]) > 0:
+                raise ValueError(f"'{path}': triangles are not planar (z varies).")
+            cells = np.concatenate([b.data for b in m.cells if b.type == "triangle"])
+        else:
+            raise ValueError(f"'{path}' holds no triangle or tetra cells (found {sorted(blocks)}).")
+        return Mesh.remove_unused(pts, orient(np.asarray(pts, np.float64), cells))
+
+    def write(self, path, point_data: dict | None = None, cell_data: dict | None = None) -> None:
+        """Write the mesh (and optional nodal/cell fields) with meshio; format from the suffix."""
+        import meshio
+
+        ctype = "triangle" if self.dim == 2 else "tetra"
+        pd = {k: np.asarray(v) for k, v in (point_data or {}).items()}
+        cd = {k: [np.asarray(v)] for k, v in (cell_data or {}).items()}
+        meshio.write(str(path), meshio.Mesh(self.points, [(ctype, self.cells)], point_data=pd,
+                                            cell_data=cd))
+
+
+def _refine_once(mesh: Mesh) -> Mesh:
+    pts, cells = mesh.points, mesh.cells
+    edges, c2e = mesh.cell_edges()
+    nv = pts.shape[0]
+    mid = 0.5 * (pts[edges[:, 0]] + pts[edges[:, 1]])
+    new_pts = np.concatenate([pts, mid])
+    m = nv + c2e  # midpoint node of each local edge
+    if mesh.dim == 2:
+        v0, v1, v2 = cells.T
+        m01, m12, m02 = m.T
+        new = np.concatenate([
+            np.stack([v0, m01, m02], 1), np.stack([m01, v1, m12], 1),
+            np.stack([m02, m12, v2], 1), np.stack([m01, m12, m02], 1),
+        ])
+    else:
+        v0, v1, v2, v3 = cells.T
+        m01, m12, m02, m03, m13, m23 = m.T
+        # 4 corner tets plus the inner octahedron split along the m02-m13 diagonal
+        new = np.concatenate([
+            np.stack([v0, m01, m02, m03], 1), np.stack([m01, v1, m12, m13], 1),
+            np.stack([m02, m12, v2, m23], 1), np.stack([m03, m13, m23, v3], 1),
+            np.stack([m01, m02, m03, m13], 1), np.stack([m01, m02, m12, m13], 1),
+            np.stack([m02, m03, m13, m23], 1), np.stack([m02, m12, m13, m23], 1),
+        ])
+    return Mesh(new_pts, orient(new_pts, new))

@@ -1,0 +1,125 @@
+"""The scalar elliptic problem ``-div(a grad u) + c u = f`` (Poisson, Darcy flow)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from .. import linalg
+from ._assembly import Coefficient, assemble_load, assemble_operator
+from ._bc import Dirichlet, FacetQuadrature, Neumann, Robin, _as_tuple, dirichlet_data
+from ._elements import FunctionSpace
+
+
+class Poisson(eqx.Module):
+    r"""Finite-element discretisation of ``-div(a(x) grad u) + c(x) u = f(x)`` with boundary
+    conditions, solved by a differentiable sparse linear solve.
+
+    The weak form is: find ``u = g`` on the Dirichlet part such that for all test functions
+    ``v`` vanishing there,
+    ``int a grad u . grad v + c u v dx + int_R alpha u v ds = int f v dx + int_N h v ds
+    + int_R g_R v ds``.
+
+    **Arguments:**
+    - `space`: the :class:`FunctionSpace` (P1 or P2).
+    - `dirichlet`, `neumann`, `robin`: one condition or a sequence of :class:`Dirichlet`,
+      :class:`Neumann`, :class:`Robin`. With none of the three given, ``u = 0`` on the whole
+      boundary. The rest of the boundary is natural (homogeneous Neumann).
+    - `method`: a linear method from :mod:`pdekit.solvers.linalg` (default `Direct()`); use
+      `CG(preconditioner=Jacobi())` or `CG(preconditioner=AMG.build(A))` for large problems
+      (`A` from :meth:`system`).
+
+    The coefficients `a`, `c`, `f` are passed to :meth:`solve` (scalars, per-cell or nodal
+    arrays, or callables of ``x``; see :mod:`pdekit.solvers.fem._assembly`), so one problem
+    object serves a whole batch: ``jax.vmap(lambda a: problem.solve(a=a))(a_batch)``, and
+    ``jax.grad`` flows to `a`, `c` and `f` through the adjoint solve.
+
+    **Raises:** `ValueError` if a boundary predicate selects nothing or, at solve time, if the
+    problem is singular (no Dirichlet or Robin part and no `c`).
+    """
+
+    space: FunctionSpace
+    method: linalg.AbstractLinearMethod
+    fixed_dofs: Int[Array, " fixed"]
+    dirichlet_values: Float[Array, " dofs"]
+    free_mask: Bool[Array, " dofs"]
+    keep: Bool[Array, " nnz"]
+    boundary_load: Float[Array, " dofs"]
+    boundary_matrix: Float[Array, " nnz"]
+    coercive: bool = eqx.field(static=True)
+
+    def __init__(self, space: FunctionSpace, *, dirichlet=None, neumann=None, robin=None,
+                 method: linalg.AbstractLinearMethod | None = None):
+        if not isinstance(space, FunctionSpace):
+            raise ValueError(f"`space` must be a FunctionSpace, got {type(space).__name__}.")
+        if dirichlet is None and neumann is None and robin is None:
+            dirichlet = Dirichlet(0.0)
+        dirichlet = _as_tuple(dirichlet, Dirichlet)
+        neumann = _as_tuple(neumann, Neumann)
+        robin = _as_tuple(robin, Robin)
+        method = linalg.Direct() if method is None else method
+        if not isinstance(method, linalg.AbstractLinearMethod):
+            raise ValueError(f"`method` must be a linalg method (CG, Direct), got {method!r}.")
+        dtype = space.dtype
+        fixed, g = dirichlet_data(space, dirichlet)
+        load = jnp.zeros(space.num_dofs, dtype)
+        mat = jnp.zeros(space.pattern.nnz, dtype)
+        for bc in neumann:
+            load = load + FacetQuadrature(space, bc.where).load(space, bc.flux, "Neumann flux")
+        for bc in robin:
+            fq = FacetQuadrature(space, bc.where)
+            load = load + fq.load(space, bc.g, "Robin g")
+            mat = mat + fq.matrix_data(space, bc.alpha, "Robin alpha")
+        is_fixed = np.zeros(space.num_dofs, dtype=bool)
+        is_fixed[fixed] = True
+        rows, cols = np.asarray(space.pattern.rows), np.asarray(space.pattern.cols)
+        self.space = space
+        self.method = method
+        self.fixed_dofs = jnp.asarray(fixed, dtype=space.dofs_j.dtype)
+        self.dirichlet_values = g
+        self.free_mask = jnp.asarray(~is_fixed)
+        self.keep = jnp.asarray(~(is_fixed[rows] | is_fixed[cols]))
+        self.boundary_load = load
+        self.boundary_matrix = mat
+        self.coercive = bool(fixed.size or robin)
+
+    @eqx.filter_jit
+    def system(self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
+               ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
+        """The SPD system ``(A, b)`` after Dirichlet elimination, on `space.pattern`."""
+        if not self.coercive and c is None:
+            raise ValueError(
+                "the problem has no Dirichlet or Robin part, so it is singular without a "
+                "reaction term: pass `c` > 0 or add a Dirichlet/Robin condition."
+            )
+        A = assemble_operator(self.space, a, c)
+        data = A.data + self.boundary_matrix
+        b = assemble_load(self.space, f) + self.boundary_load
+        g = self.dirichlet_values
+        # symmetric elimination (lifting): move A g to the right-hand side, then decouple
+        b = b - linalg.CSRMatrix(A.pattern, data).matvec(g)
+        b = jnp.where(self.free_mask, b, g)
+        data = jnp.where(self.keep, data, jnp.zeros((), data.dtype))
+        data = data.at[A.pattern.diag_index[self.fixed_dofs]].set(1.0)
+        return linalg.CSRMatrix(A.pattern, data), b
+
+    @eqx.filter_jit
+    def solve_with_stats(self, a: Coefficient = 1.0, f: Coefficient = 0.0,
+                         c: Coefficient | None = None):
+        """Like :meth:`solve`, returning `(u, stats)` (see `linalg.solve_with_stats`)."""
+        A, b = self.system(a, f, c)
+        return linalg.solve_with_stats(A, b, self.method)
+
+    @eqx.filter_jit
+    def solve(self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
+              ) -> Float[Array, " dofs"]:
+        """Solve for the DOF values `u`, shape `(space.num_dofs,)` (vertex values first).
+
+        **Arguments:** `a` diffusion coefficient (> 0), `f` source, `c` reaction (>= 0, or
+        None for none); each a scalar, a `(cells,)`/`(num_dofs,)`/`(nodes,)` array or a
+        callable of `x` of shape `(d, ...)`.
+        """
+        A, b = self.system(a, f, c)
+        return linalg.solve(A, b, self.method)
