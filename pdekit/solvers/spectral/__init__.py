@@ -1,0 +1,24 @@
+"""Pseudo-spectral solvers on periodic Fourier grids.
+
+Problems (:class:`NLSE`) are separate from time integrators (:class:`StrangSplitting`,
+:class:`Yoshida4`, :class:`ETDRK4`, :class:`Dopri8`); :func:`solve` combines them. Canonical
+NLSE cases with analytic references live in :mod:`pdekit.solvers.spectral.cases`.
+"""
+
+from . import _cases as cases
+from ._base import AbstractAdaptiveMethod as AbstractAdaptiveMethod
+from ._base import AbstractFixedStepMethod as AbstractFixedStepMethod
+from ._base import AbstractMethod as AbstractMethod
+from ._diagnostics import diagnostics as diagnostics
+from ._diagnostics import entropies as entropies
+from ._diagnostics import invariants as invariants
+from ._dopri import Dopri8 as Dopri8
+from ._etdrk import ETDRK4 as ETDRK4
+from ._grid import ExponentialFilter as ExponentialFilter
+from ._grid import FourierGrid as FourierGrid
+from ._nlse import NLSE as NLSE
+from ._solve import solve as solve
+from ._split_step import StrangSplitting as StrangSplitting
+from ._split_step import Yoshida4 as Yoshida4
+
+__all__ = ["cases"]
