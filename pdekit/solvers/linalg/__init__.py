@@ -5,6 +5,7 @@ from ._base import AbstractLinearMethod as AbstractLinearMethod
 from ._base import AbstractPreconditioner as AbstractPreconditioner
 from ._cg import CG as CG
 from ._cg import Jacobi as Jacobi
+from ._amg import AMG as AMG
 from ._direct import Direct as Direct
 from ._solve import solve as solve
 from ._solve import solve_with_stats as solve_with_stats

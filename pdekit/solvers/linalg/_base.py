@@ -18,7 +18,7 @@ Stats = dict[str, Array]
 class AbstractPreconditioner(eqx.Module):
     """A preconditioner ``M ≈ A^{-1}`` built from a matrix ``A`` inside the solve.
 
-    ``build(A)`` runs under jit on the (traced) matrix and returns the function
+    ``operator(A)`` runs under jit on the (traced) matrix and returns the function
     ``r -> M r``; it must be linear and, for CG, symmetric positive definite.
     """
 
@@ -26,7 +26,7 @@ class AbstractPreconditioner(eqx.Module):
         """Eager validation against the matrix (outside jit). Raises ``ValueError``."""
 
     @abc.abstractmethod
-    def build(self, A: CSRMatrix) -> Callable[[Float[Array, " n"]], Float[Array, " n"]]:
+    def operator(self, A: CSRMatrix) -> Callable[[Float[Array, " n"]], Float[Array, " n"]]:
         raise NotImplementedError
 
 

@@ -20,7 +20,7 @@ class Jacobi(AbstractPreconditioner):
     diagonal are left unscaled.
     """
 
-    def build(self, A: CSRMatrix):
+    def operator(self, A: CSRMatrix):
         d = A.diagonal()
         inv = jnp.where(d != 0, 1 / jnp.where(d != 0, d, 1), jnp.ones((), d.dtype))
         return lambda r: inv * r
@@ -91,7 +91,7 @@ class CG(AbstractLinearMethod):
             self.preconditioner.check(A)
 
     def prepare(self, A):
-        return None if self.preconditioner is None else self.preconditioner.build(A)
+        return None if self.preconditioner is None else self.preconditioner.operator(A)
 
     def solve_raw(self, A, prepared, b, transpose):
         del transpose  # A is symmetric
