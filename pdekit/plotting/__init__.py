@@ -2,3 +2,16 @@
 
 The CLI, the examples and the benchmarks all draw through these functions.
 """
+
+from ._fem import plot_convergence as plot_convergence
+from ._fem import plot_error as plot_error
+from ._fem import plot_grid_samples as plot_grid_samples
+from ._fem import plot_mesh as plot_mesh
+from ._fem import plot_solution as plot_solution
+from ._fem import poisson_summary_figure as poisson_summary_figure
+
+from ._nlse import plot_conservation as plot_conservation
+from ._nlse import plot_entropy as plot_entropy
+from ._nlse import plot_intensity as plot_intensity
+from ._nlse import plot_nlse_summary as plot_nlse_summary
+from ._nlse import plot_phase_space as plot_phase_space

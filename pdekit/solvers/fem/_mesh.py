@@ -257,7 +257,10 @@ class Mesh(eqx.Module):
         ctype = "triangle" if self.dim == 2 else "tetra"
         pd = {k: np.asarray(v) for k, v in (point_data or {}).items()}
         cd = {k: [np.asarray(v)] for k, v in (cell_data or {}).items()}
-        meshio.write(str(path), meshio.Mesh(self.points, [(ctype, self.cells)], point_data=pd,
+        pts = self.points
+        if self.dim == 2:  # VTK/XDMF readers expect 3D points; Mesh.read drops a flat z again
+            pts = np.concatenate([pts, np.zeros((pts.shape[0], 1))], axis=1)
+        meshio.write(str(path), meshio.Mesh(pts, [(ctype, self.cells)], point_data=pd,
                                             cell_data=cd))
 
 

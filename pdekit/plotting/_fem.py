@@ -1,0 +1,135 @@
+"""Finite-element figures: mesh, solution, error, convergence and sample grids.
+
+Functions take a ``FunctionSpace``-like object (``space.mesh.points``, ``space.mesh.cells``,
+``space.element.order``, ``space.dof_coords``) and DOF values; matplotlib is imported lazily.
+P2 fields are drawn on the red-refined triangulation, whose nodes are exactly the P2 DOFs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _triangulation(space):
+    import matplotlib.tri as mtri
+
+    mesh = space.mesh
+    if mesh.dim != 2:
+        raise ValueError(f"FEM plots need a 2D mesh, got dim={mesh.dim}.")
+    if space.element.order == 2:
+        fine = mesh.refine()  # nodes: vertices then edge midpoints, the P2 DOF order
+        return mtri.Triangulation(fine.points[:, 0], fine.points[:, 1], fine.cells)
+    return mtri.Triangulation(mesh.points[:, 0], mesh.points[:, 1], mesh.cells)
+
+
+def plot_mesh(mesh, ax=None, *, title: str | None = None, cell_values=None, cmap="viridis"):
+    """Draw a 2D mesh (edges), optionally coloured by per-cell values. Returns the axes."""
+    plt = _plt()
+    ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
+    if cell_values is not None:
+        im = ax.tripcolor(mesh.points[:, 0], mesh.points[:, 1], mesh.cells,
+                          facecolors=np.asarray(cell_values), cmap=cmap)
+        ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    lw = 0.4 if mesh.num_cells < 5000 else 0.1
+    ax.triplot(mesh.points[:, 0], mesh.points[:, 1], mesh.cells, color="k", lw=lw)
+    ax.set_aspect("equal")
+    ax.set_title(title or f"mesh: {mesh.num_nodes} nodes, {mesh.num_cells} cells")
+    return ax
+
+
+def plot_solution(space, u, ax=None, *, title: str = "u_h", cmap="viridis", contours: int = 10):
+    """Colour plot (Gouraud) of a P1/P2 field with contour lines. Returns the axes."""
+    plt = _plt()
+    ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
+    tri = _triangulation(space)
+    u = np.asarray(u)
+    im = ax.tripcolor(tri, u, shading="gouraud", cmap=cmap)
+    if contours:
+        ax.tricontour(tri, u, levels=contours, colors="k", linewidths=0.5)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    return ax
+
+
+def plot_error(space, u, exact, ax=None, *, title: str = "u_h - u (at DOFs)"):
+    """Pointwise error at the DOFs against a callable `exact(x)` (x of shape (d, n))."""
+    err = np.asarray(u) - np.asarray(exact(space.dof_coords.T))
+    vmax = float(np.max(np.abs(err))) or 1.0
+    plt = _plt()
+    ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
+    im = ax.tripcolor(_triangulation(space), err, shading="gouraud", cmap="RdBu_r",
+                      vmin=-vmax, vmax=vmax)
+    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    return ax
+
+
+def poisson_summary_figure(space, u, *, exact=None, coefficient=None, info: str | None = None):
+    """One figure for ``pdekit simulate poisson``: mesh (coloured by a per-cell coefficient if
+    given), solution, and error (if `exact` is known). Returns the figure."""
+    plt = _plt()
+    n = 3 if exact is not None else 2
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.6))
+    cell_values = None
+    if coefficient is not None and np.ndim(coefficient) == 1 and len(coefficient) == space.mesh.num_cells:
+        cell_values = coefficient
+    plot_mesh(space.mesh, axes[0], cell_values=cell_values,
+              title=f"mesh ({space.mesh.num_cells} cells)" + (", coefficient a" if cell_values is not None else ""))
+    plot_solution(space, u, axes[1], title=f"u_h (P{space.element.order}, {space.num_dofs} DOFs)")
+    if exact is not None:
+        plot_error(space, u, exact, axes[2])
+    if info:
+        fig.suptitle(info, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_convergence(hs, errors: dict, *, orders: dict | None = None, ax=None,
+                     title: str = "convergence"):
+    """Log-log error against h; `errors` maps a label to a sequence, `orders` a label to the
+    expected slope (drawn as a dashed reference line through the last point)."""
+    plt = _plt()
+    ax = ax or plt.figure(figsize=(5.5, 4.5)).add_subplot()
+    hs = np.asarray(hs, dtype=float)
+    for label, errs in errors.items():
+        errs = np.asarray(errs, dtype=float)
+        (line,) = ax.loglog(hs, errs, "o-", label=label)
+        if orders and label in orders:
+            p = orders[label]
+            ax.loglog(hs, errs[-1] * (hs / hs[-1]) ** p, "--", color=line.get_color(), lw=0.8,
+                      label=f"O(h^{p})")
+    ax.set_xlabel("h")
+    ax.set_ylabel("error")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return ax
+
+
+def plot_grid_samples(inputs, outputs, *, extent=(0, 1, 0, 1), titles=("a(x)", "u(x)")):
+    """Rows of (input, output) pairs on a regular grid (e.g. Darcy coefficient and pressure).
+    `inputs`, `outputs`: arrays of shape `(n, ny, nx)`. Returns the figure."""
+    plt = _plt()
+    n = len(inputs)
+    fig, axes = plt.subplots(2, n, figsize=(2.6 * n, 5.2), squeeze=False)
+    for i in range(n):
+        for row, (data, name) in enumerate(((inputs[i], titles[0]), (outputs[i], titles[1]))):
+            ax = axes[row, i]
+            im = ax.imshow(np.asarray(data), origin="lower", extent=extent, cmap="viridis")
+            fig.colorbar(im, ax=ax, shrink=0.7)
+            ax.set_title(f"{name} #{i}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    return fig
