@@ -1,0 +1,61 @@
+"""`pdekit simulate nlse`: JSON, --save round trip, overwrite protection, bad arguments."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pdekit.cli import main
+
+SMALL = ["simulate", "nlse", "--N", "64", "--frames", "5", "--quiet", "--x64"]
+
+
+def test_json_output_has_the_keys(capsys):
+    assert main(SMALL + ["--case", "soliton", "--L", "30", "--t-final", "1", "--method",
+                         "strang", "--dt", "0.01", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("case", "parameters", "method", "steps", "wall_time_s", "compile_time_s",
+                "final_drift", "max_abs_error_final"):
+        assert key in report
+    assert report["steps"] == 100
+    assert abs(report["final_drift"]["mass"]) < 1e-13
+    assert report["max_abs_error_final"] < 1e-3
+
+
+def test_save_round_trips_and_refuses_overwrite(tmp_path, capsys):
+    out = tmp_path / "run.npz"
+    argv = SMALL + ["--case", "breather", "--t-final", "1", "--method", "yoshida4",
+                    "--save", str(out), "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    data = np.load(out)
+    assert data["psi"].shape == (5, 64) and np.iscomplexobj(data["psi"])
+    assert data["t"].shape == (5,) and data["x"].shape == (64,)
+    np.testing.assert_allclose(data["t"], np.linspace(-1, 1, 5))
+    meta = json.loads(str(data["metadata"]))
+    assert meta["case"] == "breather" and meta["steps"] == report["steps"]
+    assert data["diag_mass"].shape == (5,)
+    assert main(argv) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--N", "63"], "--N"),
+    (["--N", "-4"], "--N"),
+    (["--t-final", "-1"], "t-final"),
+    (["--param", "amplitud=2"], "amplitud"),
+    (["--param", "amplitude"], "NAME=VALUE"),
+    (["--method", "dopri8", "--rtol", "1e-20"], "rtol"),
+    (["--L", "10", "--case", "breather"], "--L"),
+])
+def test_bad_arguments_exit_2(extra, message, capsys):
+    assert main(SMALL + ["--case", "soliton"] + extra) == 2
+    err = capsys.readouterr().err
+    assert "pdekit: error:" in err and message in err
+
+
+def test_unknown_case_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", "nlse", "--case", "kdv"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
