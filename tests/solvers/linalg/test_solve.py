@@ -167,6 +167,9 @@ def test_throw(system):
     assert bool(jnp.all(jnp.isfinite(x)))
     with pytest.raises(Exception, match="CG did not reach"):
         jax.block_until_ready(linalg.solve(A, b, method))
+    # b = 0: converged at step 0 with x = 0
+    x, stats = linalg.solve_with_stats(A, jnp.zeros_like(b), method)
+    assert bool(stats["converged"]) and int(stats["num_steps"]) == 0 and not bool(jnp.any(x))
 
 
 def test_float32_smoke(float32):
