@@ -188,3 +188,11 @@ def test_float32_smoke(float32):
         assert x.dtype == jnp.float32 and bool(stats["converged"])
         res = np.linalg.norm(np.asarray(b, np.float64) - mat @ np.asarray(x, np.float64))
         assert res <= 2e-5 * np.linalg.norm(np.asarray(b))
+
+
+def test_direct_vmap_over_rhs_only(system):
+    mat, A, b, _ = system
+    bs = jnp.asarray(np.random.default_rng(3).standard_normal((4, b.shape[0])))
+    xs = jax.vmap(lambda r: linalg.solve(A, r, linalg.Direct()))(bs)
+    ref = spla.spsolve(mat.tocsc(), np.asarray(bs).T).T
+    np.testing.assert_allclose(np.asarray(xs), ref, rtol=1e-10, atol=1e-12)
