@@ -61,13 +61,15 @@ def _as_tuple(bcs, kind) -> tuple:
     return bcs
 
 
-def _eval(value, x: np.ndarray, shape: tuple, dtype, name: str):
-    """Evaluate a constant or callable at points `x` of shape (d, *shape)."""
-    out = value(jnp.asarray(x, dtype=dtype)) if callable(value) else value
-    out = jnp.asarray(out, dtype=dtype)
+def _eval(value, x: np.ndarray, shape: tuple, dtype, name: str) -> np.ndarray:
+    """Evaluate a constant or callable at points `x` of shape (d, *shape), on the host
+    (numpy float64 result; the set-up runs once per problem, outside jit)."""
+    # one jitted call instead of one eager dispatch per jnp operation in `value`
+    out = jax.jit(value)(jnp.asarray(x, dtype=dtype)) if callable(value) else value
+    out = np.asarray(out, dtype=np.float64)
     if out.shape not in ((), shape):
         raise ValueError(f"`{name}` evaluated to shape {out.shape}, expected {shape} or ().")
-    return jnp.broadcast_to(out, shape)
+    return np.broadcast_to(out, shape)
 
 
 class FacetQuadrature(eqx.Module):
@@ -97,17 +99,16 @@ class FacetQuadrature(eqx.Module):
         self.weights = meas[:, None] * qw[None, :]
         self.phi = phi
 
-    def load(self, space: FunctionSpace, g, name: str) -> jax.Array:
+    def load(self, space: FunctionSpace, g, name: str) -> np.ndarray:
+        """``int g phi_i ds`` over these facets, shape `(num_dofs,)` (numpy)."""
         gq = _eval(g, self.x, self.weights.shape, space.dtype, name)
-        local = (gq * jnp.asarray(self.weights, space.dtype)) @ jnp.asarray(self.phi, space.dtype)
-        return jax.ops.segment_sum(local.ravel(), jnp.asarray(self.dofs.ravel()),
-                                   num_segments=space.num_dofs)
+        local = (gq * self.weights) @ self.phi
+        return np.bincount(self.dofs.ravel(), local.ravel(), minlength=space.num_dofs)
 
-    def matrix_data(self, space: FunctionSpace, alpha, name: str) -> jax.Array:
-        """CSR data (on `space.pattern`) of ``int alpha u v ds`` over these facets."""
+    def matrix_data(self, space: FunctionSpace, alpha, name: str) -> np.ndarray:
+        """CSR data (on `space.pattern`) of ``int alpha u v ds`` over these facets (numpy)."""
         aq = _eval(alpha, self.x, self.weights.shape, space.dtype, name)
-        phi = jnp.asarray(self.phi, space.dtype)
-        local = jnp.einsum("fq,qi,qj->fij", aq * jnp.asarray(self.weights, space.dtype), phi, phi)
+        local = np.einsum("fq,qi,qj->fij", aq * self.weights, self.phi, self.phi)
         k = self.dofs.shape[1]
         pat = space.pattern
         rows = np.concatenate([np.asarray(pat.rows), np.repeat(self.dofs, k, axis=1).ravel()])
@@ -115,20 +116,19 @@ class FacetQuadrature(eqx.Module):
         pat2, scatter = SparsityPattern.from_coo(rows, cols, pat.shape)
         if pat2.nnz != pat.nnz:  # pragma: no cover - facet DOFs always share a cell
             raise ValueError("boundary entries fall outside the space's sparsity pattern.")
-        return jax.ops.segment_sum(local.ravel(), jnp.asarray(scatter[pat.nnz:]),
-                                   num_segments=pat.nnz)
+        return np.bincount(scatter[pat.nnz:], local.ravel(), minlength=pat.nnz)
 
 
 def dirichlet_data(space: FunctionSpace, bcs: tuple[Dirichlet, ...]):
     """`(fixed_dofs, values)` of the Dirichlet conditions (later conditions win on overlaps)."""
     dtype = space.dtype
-    g = jnp.zeros(space.num_dofs, dtype)
+    g = np.zeros(space.num_dofs)
     fixed = np.zeros(space.num_dofs, dtype=bool)
     for i, bc in enumerate(bcs):
         dofs = space.boundary_dofs(bc.where)
         if dofs.size == 0:
             raise ValueError(f"Dirichlet condition {i}: `where` selects no boundary facet.")
         vals = _eval(bc.value, space.dof_coords[dofs].T, (dofs.size,), dtype, "Dirichlet value")
-        g = g.at[dofs].set(vals)
+        g[dofs] = vals
         fixed[dofs] = True
     return np.nonzero(fixed)[0], g

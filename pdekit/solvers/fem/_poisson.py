@@ -64,8 +64,8 @@ class Poisson(eqx.Module):
             raise ValueError(f"`method` must be a linalg method (CG, Direct), got {method!r}.")
         dtype = space.dtype
         fixed, g = dirichlet_data(space, dirichlet)
-        load = jnp.zeros(space.num_dofs, dtype)
-        mat = jnp.zeros(space.pattern.nnz, dtype)
+        load = np.zeros(space.num_dofs)
+        mat = np.zeros(space.pattern.nnz)
         for bc in neumann:
             load = load + FacetQuadrature(space, bc.where).load(space, bc.flux, "Neumann flux")
         for bc in robin:
@@ -78,11 +78,11 @@ class Poisson(eqx.Module):
         self.space = space
         self.method = method
         self.fixed_dofs = jnp.asarray(fixed, dtype=space.dofs_j.dtype)
-        self.dirichlet_values = g
+        self.dirichlet_values = jnp.asarray(g, dtype)
         self.free_mask = jnp.asarray(~is_fixed)
         self.keep = jnp.asarray(~(is_fixed[rows] | is_fixed[cols]))
-        self.boundary_load = load
-        self.boundary_matrix = mat
+        self.boundary_load = jnp.asarray(load, dtype)
+        self.boundary_matrix = jnp.asarray(mat, dtype)
         self.coercive = bool(fixed.size or robin)
 
     @eqx.filter_jit
