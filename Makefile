@@ -18,10 +18,10 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(VENV)/bin/pdekit demo --out $(OUT)
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q
+	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 test-all: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -q -m ""
+	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -m ""
 
 bench: $(STAMP)
 	MPLBACKEND=Agg bash benchmarks/run.sh

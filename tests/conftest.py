@@ -4,6 +4,10 @@ four host devices for sharding tests, and a `getkey` fixture."""
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One BLAS thread: XLA's CPU Cholesky/LU go through OpenBLAS, whose threads fight XLA's own
+# on a 2-core box (50-400 ms instead of ~1 ms for a 128x128 factorisation).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 
 import jax  # noqa: E402

@@ -55,16 +55,26 @@ def plot_conservation(ts, stats: dict[str, Any], *, ax=None):
 
 
 def plot_phase_space(x, ts, us, *, num_curves: int = 4, ax=None):
-    """Phase portrait: $\\mathrm{Re}\\,\\psi$ against $\\mathrm{Im}\\,\\psi$ along $x$ at a few
-    times (colour = time)."""
+    """Phase portrait in the complex plane (Re psi against Im psi).
+
+    Thin coloured curves: psi along x at a few times (colour = time), always including the
+    first and last frames and the frame of peak intensity. Thick black curve: the orbit
+    psi(x*, t) in time at the point x* of peak intensity (for the Akhmediev breather this is
+    the homoclinic orbit leaving and returning to the plane wave)."""
     import matplotlib.cm as cm
 
     ax = _axes(ax)
     us, ts = np.asarray(us), np.asarray(ts)
-    idx = np.unique(np.linspace(0, len(ts) - 1, num_curves).round().astype(int))
+    intensity = np.abs(us) ** 2
+    i_peak, j_peak = np.unravel_index(np.argmax(intensity), intensity.shape)
+    idx = np.linspace(0, len(ts) - 1, max(num_curves - 1, 2)).round().astype(int)
+    idx = np.unique(np.append(idx, i_peak))
     colours = cm.viridis(np.linspace(0, 1, len(idx)))
     for c, i in zip(colours, idx):
-        ax.plot(us[i].real, us[i].imag, color=c, lw=1.0, label=f"t={ts[i]:.3g}")
+        ax.plot(us[i].real, us[i].imag, color=c, lw=0.8, alpha=0.8, label=f"t={ts[i]:.3g}")
+    ax.plot(us[:, j_peak].real, us[:, j_peak].imag, color="k", lw=1.6,
+            label=f"$\\psi(x^*={x[j_peak]:.3g}, t)$")
+    ax.plot(us[0, j_peak].real, us[0, j_peak].imag, "ko", ms=4)
     ax.set_xlabel(r"Re $\psi$")
     ax.set_ylabel(r"Im $\psi$")
     ax.set_aspect("equal", adjustable="datalim")
