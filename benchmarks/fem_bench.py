@@ -1,0 +1,257 @@
+"""FEM benchmark (issue #4): pdekit vs scikit-fem (+ scipy spsolve, pyamg CG) vs DOLFINx.
+
+P1 Poisson -div(a grad u) = f on the unit square, u = 0 on the boundary, structured n x n mesh
+('right' diagonal, 2 n^2 triangles, (n+1)^2 DOFs): n = 316 (~1e5 DOFs) and n = 1000 (~1e6 DOFs),
+f = 2 pi^2 sin(pi x) sin(pi y), so every contender's nodal error against sin(pi x) sin(pi y) is
+printed as a correctness check (it is O(h^2) and must agree across contenders).
+
+* assembly: the global stiffness matrix values on a fixed CSR pattern. pdekit:
+  ``fem.assemble_stiffness(space)`` (jit; first call = trace + compile, reported as
+  ``compile_s``); the mesh + ``FunctionSpace`` (pattern, scatter map, geometry) is set-up.
+  scikit-fem: ``asm(laplace, basis)``. DOLFINx: ``assemble_matrix`` into the existing matrix.
+* solve: pdekit ``linalg.CG(rtol, preconditioner=linalg.AMG.build(A))`` (AMG.build is host
+  set-up, timed apart) and ``linalg.Direct()`` (host SuperLU) on the Dirichlet-eliminated
+  system; scikit-fem spsolve and pyamg (set-up + CG); DOLFINx PETSc CG+GAMG and LU. Iterative
+  solvers stop at the same relative residual ``rtol = 1e-8``.
+* Darcy: 256 coefficient fields, piecewise constant on an 8 x 8 block grid with values
+  10^U(-1, 1) (contrast up to 100), f = 1, at n = 64: pdekit ``jax.vmap`` of
+  ``Poisson.solve`` (assembly + solve per sample, AMG-preconditioned CG and Direct) vs a
+  scikit-fem loop (assembly + spsolve per sample).
+
+Usage: ``python benchmarks/fem_bench.py [--quick] [--pdekit-only] [--out FILE.json]``.
+"""
+
+from __future__ import annotations
+
+import _harness as H
+
+H.pin_threads()
+
+import json  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import equinox as eqx  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pdekit.solvers import fem, linalg  # noqa: E402
+
+VENV_FEM = H.HERE / ".venv-fem" / "bin" / "python"
+VENV_DOLFINX = H.HERE / ".venv-dolfinx" / "bin" / "python"
+FULL = dict(sizes=(316, 1000), rtol=1e-8, repeat=5, darcy_n=64, darcy_batch=256, blocks=8)
+QUICK = dict(sizes=(16,), rtol=1e-8, repeat=2, darcy_n=8, darcy_batch=4, blocks=2)
+
+
+def source(x):
+    return 2 * jnp.pi**2 * jnp.sin(jnp.pi * x[0]) * jnp.sin(jnp.pi * x[1])
+
+
+def exact(xy):
+    return np.sin(np.pi * xy[:, 0]) * np.sin(np.pi * xy[:, 1])
+
+
+def poisson(n, rtol, repeat, direct=True):
+    (mesh, space), t_setup = H.first_call(
+        lambda: (lambda m: (m, fem.FunctionSpace(m, fem.P1())))(fem.unit_square_mesh(n)))
+    A, t_first = H.first_call(lambda: jax.block_until_ready(fem.assemble_stiffness(space)))
+    t_asm = H.timeit(lambda: jax.block_until_ready(fem.assemble_stiffness(space)),
+                     repeat=repeat, max_time=60)
+    row = {"n": n, "dofs": space.num_dofs, "cells": mesh.num_cells, "setup_s": t_setup,
+           "assembly": t_asm, "assembly_compile_s": t_first - t_asm["best"],
+           "nnz": int(A.pattern.nnz)}
+    err = lambda u: float(np.abs(np.asarray(u) - exact(space.dof_coords)).max())  # noqa: E731
+
+    # AMG set-up on the host from the Dirichlet-eliminated matrix, then CG in JAX
+    problem0 = fem.Poisson(space, method=linalg.Direct())
+    A0, b = jax.block_until_ready(problem0.system(1.0, source))
+    amg, t_amg = H.first_call(lambda: linalg.AMG.build(A0))
+    cg = linalg.CG(rtol=rtol, preconditioner=amg)
+    solve_cg = eqx.filter_jit(lambda A, b: linalg.solve_with_stats(A, b, cg))
+    (u, stats), t_first = H.first_call(lambda: jax.block_until_ready(solve_cg(A0, b)))
+    t = H.timeit(lambda: jax.block_until_ready(solve_cg(A0, b)), repeat=min(repeat, 3),
+                 max_time=60)
+    row.update(amg_setup_s=t_amg, amg_cg=t, amg_cg_compile_s=t_first - t["best"],
+               amg_iters=int(stats["num_steps"]), amg_converged=bool(stats["converged"]),
+               amg_err_max=err(u))
+    if direct:
+        solve_lu = eqx.filter_jit(lambda A, b: linalg.solve(A, b, linalg.Direct()))
+        sols = []
+        u, t_first = H.first_call(lambda: jax.block_until_ready(solve_lu(A0, b)))
+        t = H.timeit(lambda: sols.append(jax.block_until_ready(solve_lu(A0, b))),
+                     repeat=min(repeat, 2), max_time=20)
+        row.update(direct=t, direct_err_max=err(u))
+    # the whole user-level call: system assembly + AMG-CG solve, jitted
+    problem = fem.Poisson(space, method=cg)
+    jax.block_until_ready(problem.solve(1.0, source))
+    row["poisson_solve_total"] = H.timeit(
+        lambda: jax.block_until_ready(problem.solve(1.0, source)), repeat=min(repeat, 3),
+        max_time=60)
+    return row
+
+
+def darcy(n, blocks_values, rtol):
+    mesh = fem.unit_square_mesh(n)
+    space = fem.FunctionSpace(mesh, fem.P1())
+    to_cells = fem.BlockCoefficient(mesh, blocks_values.shape[1:])
+    values = jnp.asarray(blocks_values)
+    ref = fem.Poisson(space).system(1.0, 1.0)[0]
+    out = {"n": n, "dofs": space.num_dofs, "batch": int(values.shape[0])}
+    for name, method in (("amg_cg", linalg.CG(rtol=rtol, preconditioner=linalg.AMG.build(ref))),
+                         ("direct", linalg.Direct())):
+        problem = fem.Poisson(space, method=method)
+        batched = eqx.filter_jit(jax.vmap(lambda v, p=problem: p.solve(to_cells(v), 1.0)))
+        us, t_first = H.first_call(lambda b=batched: jax.block_until_ready(b(values)))
+        t = H.timeit(lambda b=batched: jax.block_until_ready(b(values)), repeat=2, max_time=60)
+        out[name] = {"time": t, "compile_s": t_first - t["best"],
+                     "solves_per_s": values.shape[0] / t["best"],
+                     "u_mean": np.asarray(us).mean(axis=1).tolist()}
+    return out
+
+
+def run_peers(cfg, blocks_values, tmp: Path):
+    np.save(tmp / "blocks.npy", blocks_values)
+    jobs = [{"n": n, "direct": True} for n in cfg["sizes"]]
+    spec = {"rtol": cfg["rtol"], "repeat": cfg["repeat"], "poisson": jobs,
+            "darcy": {"n": cfg["darcy_n"], "blocks": str(tmp / "blocks.npy")}}
+    (tmp / "skfem.json").write_text(json.dumps(spec))
+    skfem = H.run_peer(VENV_FEM, "fem_skfem.py", ["--spec", str(tmp / "skfem.json")],
+                       label="scikit-fem", timeout=900)
+    spec["darcy"] = None
+    (tmp / "dolfinx.json").write_text(json.dumps(spec))
+    dolfinx = H.run_peer(VENV_DOLFINX, "fem_dolfinx.py", ["--spec", str(tmp / "dolfinx.json")],
+                         label="DOLFINx", timeout=900)
+    return skfem, dolfinx
+
+
+def main(argv=None):
+    p = H.common_argparser(__doc__.splitlines()[0])
+    p.add_argument("--pdekit-only", action="store_true", help="skip the peer subprocesses")
+    args = p.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    out = {"benchmark": "fem", "quick": args.quick, "config": cfg,
+           "machine": H.machine_info(), "threads": H.threads_summary(),
+           "versions": H.versions("pdekit", "jax", "jaxlib", "numpy", "scipy", "pyamg")}
+    print(f"FEM benchmark: sizes={cfg['sizes']} threads={H.threads_summary()}", flush=True)
+    out["pdekit"] = []
+    for n in cfg["sizes"]:
+        out["pdekit"].append(poisson(n, cfg["rtol"], cfg["repeat"]))
+        print("  pdekit " + json.dumps(_brief(out["pdekit"][-1])), flush=True)
+    rng = np.random.default_rng(0)
+    b = cfg["blocks"]
+    blocks_values = 10.0 ** rng.uniform(-1.0, 1.0, (cfg["darcy_batch"], b, b))
+    out["pdekit_darcy"] = darcy(cfg["darcy_n"], blocks_values, cfg["rtol"])
+    print("  pdekit darcy " + json.dumps({k: v["solves_per_s"] for k, v in
+                                          out["pdekit_darcy"].items() if isinstance(v, dict)}),
+          flush=True)
+    out["skfem"] = out["dolfinx"] = {"skipped": "--pdekit-only"}
+    if not args.pdekit_only:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            out["skfem"], out["dolfinx"] = run_peers(cfg, blocks_values, Path(tmpdir))
+    out["rows"] = rows(out)
+    out["summary"] = summarize(out)
+    print_tables(out)
+    H.write_json(out, args.out)
+    return out
+
+
+def _brief(row):
+    return {k: (v["best"] if isinstance(v, dict) else v) for k, v in row.items()}
+
+
+def _best(d, key):
+    v = d.get(key)
+    return v["best"] if isinstance(v, dict) else v
+
+
+def rows(out):
+    """One table row per (contender, size): assembly, solve times, errors."""
+    table = []
+    peers = [("pdekit", out["pdekit"])]
+    for name in ("skfem", "dolfinx"):
+        if "poisson" in out[name]:
+            peers.append((name, out[name]["poisson"]))
+    for name, runs in peers:
+        for r in runs:
+            if name == "pdekit":
+                extra = dict(amg_setup_s=r["amg_setup_s"], iterative_s=_best(r, "amg_cg"),
+                             iters=r["amg_iters"], direct_s=_best(r, "direct"),
+                             compile_s=r["assembly_compile_s"], err=r["amg_err_max"],
+                             solver="AMG(pyamg set-up)+CG in JAX / SuperLU")
+            elif name == "skfem":
+                extra = dict(amg_setup_s=_best(r, "amg_setup"), iterative_s=_best(r, "amg_cg"),
+                             iters=r["amg_iters"], direct_s=_best(r, "spsolve"),
+                             err=r["amg_err_max"], solver="pyamg SA + scipy CG / spsolve")
+            else:
+                extra = dict(iterative_s=_best(r, "gamg_cg"), iters=r["gamg_iters"],
+                             direct_s=_best(r, "lu"), compile_s=r["form_compile_s"],
+                             err=r["gamg_err_max"],
+                             solver=f"PETSc CG+GAMG (set-up incl.) / LU ({r.get('lu_factor')})")
+            table.append(dict(contender=name, n=r["n"], dofs=r["dofs"],
+                              assembly_s=_best(r, "assembly"),
+                              assembly_cpu_per_wall=r["assembly"]["cpu_per_wall"], **extra))
+    return table
+
+
+def summarize(out):
+    s = {}
+    by = {(r["contender"], r["n"]): r for r in out["rows"]}
+    for (name, n), r in by.items():
+        if name == "pdekit":
+            continue
+        mine = by[("pdekit", n)]
+        s[f"assembly_ratio_{name}_over_pdekit_n{n}"] = r["assembly_s"] / mine["assembly_s"]
+        it_peer = r["iterative_s"] + (r.get("amg_setup_s") or 0.0)
+        it_mine = mine["iterative_s"] + mine["amg_setup_s"]
+        s[f"iterative_incl_setup_ratio_{name}_over_pdekit_n{n}"] = it_peer / it_mine
+        s[f"iterative_solve_only_ratio_{name}_over_pdekit_n{n}"] = \
+            r["iterative_s"] / mine["iterative_s"]
+        if r.get("direct_s") and mine.get("direct_s"):
+            s[f"direct_ratio_{name}_over_pdekit_n{n}"] = r["direct_s"] / mine["direct_s"]
+    if ("skfem", out["config"]["sizes"][0]) in by:
+        s["assembly_target_met"] = all(
+            by[("skfem", n)]["assembly_s"] >= by[("pdekit", n)]["assembly_s"]
+            for n in out["config"]["sizes"])
+    d = out["pdekit_darcy"]
+    best = max((k for k in d if isinstance(d[k], dict)), key=lambda k: d[k]["solves_per_s"])
+    s["darcy_best_pdekit"] = best
+    s["darcy_pdekit_solves_per_s"] = {k: d[k]["solves_per_s"] for k in d
+                                      if isinstance(d[k], dict)}
+    sk = out["skfem"].get("darcy") if isinstance(out["skfem"], dict) else None
+    if sk:
+        s["darcy_skfem_solves_per_s"] = sk["solves_per_s"]
+        s["darcy_speedup"] = {k: v / sk["solves_per_s"]
+                              for k, v in s["darcy_pdekit_solves_per_s"].items()}
+        s["darcy_target_5x_met"] = max(s["darcy_speedup"].values()) >= 5
+        a, b = np.array(d[best]["u_mean"]), np.array(sk["u_mean"])
+        s["darcy_mean_u_max_rel_diff_vs_skfem"] = float(np.max(np.abs(a - b) / np.abs(b)))
+    return s
+
+
+def print_tables(out):
+    cols = [("contender", "contender", "s"), ("dofs", "DOFs", "d"),
+            ("assembly_s", "assembly [s]", ".4f"), ("compile_s", "compile [s]", ".2f"),
+            ("amg_setup_s", "AMG set-up [s]", ".3f"), ("iterative_s", "AMG-CG [s]", ".3f"),
+            ("iters", "iters", "d"), ("direct_s", "direct [s]", ".3f"),
+            ("err", "max nodal err", ".2e"), ("solver", "solvers", "s")]
+    print("\n" + H.table(out["rows"], cols))
+    d = out["pdekit_darcy"]
+    drows = [{"name": f"pdekit vmap ({k})", "solves_per_s": v["solves_per_s"],
+              "time_s": v["time"]["best"], "compile_s": v["compile_s"]}
+             for k, v in d.items() if isinstance(v, dict)]
+    sk = out["skfem"].get("darcy") if isinstance(out["skfem"], dict) else None
+    if sk:
+        drows.append({"name": "scikit-fem loop (spsolve)", "solves_per_s": sk["solves_per_s"],
+                      "time_s": sk["time"]["best"]})
+    print(f"\nDarcy batch of {d['batch']} at {d['dofs']} DOFs:\n" + H.table(
+        drows, [("name", "contender", "s"), ("time_s", "time [s]", ".3f"),
+                ("compile_s", "compile [s]", ".2f"), ("solves_per_s", "solves/s", ".1f")]))
+    print("\nsummary: " + json.dumps(out["summary"], indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
