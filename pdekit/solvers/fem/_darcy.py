@@ -24,7 +24,7 @@ class BlockCoefficient(eqx.Module):
     returns shape `(cells,)`.
     """
 
-    index: np.ndarray
+    index: Array
     shape: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, mesh: Mesh, shape: tuple[int, ...]):
@@ -38,10 +38,11 @@ class BlockCoefficient(eqx.Module):
             ny, nx = shape
             i = np.clip((t[:, 0] * nx).astype(np.int64), 0, nx - 1)
             j = np.clip((t[:, 1] * ny).astype(np.int64), 0, ny - 1)
-            self.index = j * nx + i
+            index = j * nx + i
         else:
             idx = [np.clip((t[:, a] * shape[a]).astype(np.int64), 0, shape[a] - 1) for a in range(3)]
-            self.index = np.ravel_multi_index(idx, shape)
+            index = np.ravel_multi_index(idx, shape)
+        self.index = jnp.asarray(index, dtype=jnp.int32)
         self.shape = shape
 
     def __call__(self, values: Float[Array, "*blocks"]) -> Float[Array, " cells"]:

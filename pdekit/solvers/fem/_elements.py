@@ -69,6 +69,19 @@ class P2(AbstractElement):
     order: int = eqx.field(static=True, default=2)
 
 
+class _HostArrays:
+    """Numpy arrays kept on the host, hashed by identity (a static field of jitted Modules)."""
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
 class FunctionSpace(eqx.Module):
     """A Lagrange finite-element space on a mesh, with everything assembly needs precomputed.
 
@@ -86,13 +99,10 @@ class FunctionSpace(eqx.Module):
     `(cells, d)`.
     """
 
-    mesh: Mesh
     element: AbstractElement
     num_dofs: int = eqx.field(static=True)
     quadrature_degree: int = eqx.field(static=True)
-    cell_dofs: Int[np.ndarray, "cells k"]
-    dof_coords: Float[np.ndarray, "dofs d"]
-    edges: Int[np.ndarray, "edges 2"]
+    host: _HostArrays = eqx.field(static=True)  # mesh and numpy maps, never traced
     pattern: SparsityPattern
     scatter: Int[Array, " entries"]
     dofs_j: Int[Array, "cells k"]
@@ -133,13 +143,10 @@ class FunctionSpace(eqx.Module):
         qp, qw = quadrature(d, quadrature_degree)
         phi, dphi = element.basis(qp)
         idx = jnp.int32 if n < 2**31 - 1 else jnp.int64
-        self.mesh = mesh
         self.element = element
         self.num_dofs = int(n)
         self.quadrature_degree = quadrature_degree
-        self.cell_dofs = cell_dofs
-        self.dof_coords = coords
-        self.edges = edges
+        self.host = _HostArrays(mesh=mesh, cell_dofs=cell_dofs, dof_coords=coords, edges=edges)
         self.pattern = pattern
         self.scatter = jnp.asarray(scatter, dtype=jnp.int32 if scatter.size < 2**31 - 1 else jnp.int64)
         self.dofs_j = jnp.asarray(cell_dofs, dtype=idx)
@@ -151,6 +158,25 @@ class FunctionSpace(eqx.Module):
         self.qweights = jnp.asarray(qw, dtype=dtype)
         self.phi = jnp.asarray(phi, dtype=dtype)
         self.dphi = jnp.asarray(dphi, dtype=dtype)
+
+    @property
+    def mesh(self) -> Mesh:
+        return self.host.mesh
+
+    @property
+    def cell_dofs(self) -> np.ndarray:
+        """DOFs of each cell `(cells, k)` (numpy): vertices, then (P2) edges (0,1), (1,2), (0,2)."""
+        return self.host.cell_dofs
+
+    @property
+    def dof_coords(self) -> np.ndarray:
+        """Coordinates of the DOFs `(num_dofs, d)` (numpy)."""
+        return self.host.dof_coords
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Mesh edges `(edges, 2)` numbering the P2 edge DOFs (empty for P1)."""
+        return self.host.edges
 
     @property
     def dtype(self):

@@ -125,6 +125,14 @@ class Mesh(eqx.Module):
         self.points = points
         self.cells = cells
 
+    # A mesh is immutable host data: hash and compare by identity, so that it can be a static
+    # field of jitted Modules (FunctionSpace) instead of being copied to the device each call.
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
     @property
     def dim(self) -> int:
         return int(self.points.shape[1])

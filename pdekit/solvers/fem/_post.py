@@ -52,10 +52,10 @@ class GridInterpolator(eqx.Module):
     in 2D (`indexing='xy'`, like `np.meshgrid`) or `(len(xs), len(ys), len(zs))` in 3D.
     """
 
-    cell: np.ndarray
+    cell: Array
     weights: Float[Array, "points k"]
-    dofs: np.ndarray
-    inside: np.ndarray
+    dofs: Array
+    inside: Array
     shape: tuple[int, ...] = eqx.field(static=True)
     fill_value: float = eqx.field(static=True)
 
@@ -92,10 +92,11 @@ class GridInterpolator(eqx.Module):
                 break
         inside = cell >= 0
         phi, _ = space.element.basis(np.clip(xi, 0.0, 1.0))
-        self.cell = np.where(inside, cell, 0)
+        cell = np.where(inside, cell, 0)
+        self.cell = jnp.asarray(cell, dtype=space.dofs_j.dtype)
         self.weights = jnp.asarray(phi, space.dtype)
-        self.dofs = space.cell_dofs[self.cell]
-        self.inside = inside
+        self.dofs = jnp.asarray(space.cell_dofs[cell], dtype=space.dofs_j.dtype)
+        self.inside = jnp.asarray(inside)
         self.shape = tuple(int(s) for s in shape)
         self.fill_value = float(fill_value)
 
