@@ -89,10 +89,15 @@ def test_exactness(element, exact, f):
         assert np.max(np.abs(u - space.interpolate(exact))) < 1e-12
 
 
-def test_exactness_p1_tetra():
-    exact = lambda x: 1.0 + x[0] - 2.0 * x[1] + 0.5 * x[2]  # noqa: E731
-    space = fem.FunctionSpace(fem.unit_cube_mesh(2), fem.P1())
-    u = fem.Poisson(space, dirichlet=fem.Dirichlet(exact)).solve(a=3.0)
+@pytest.mark.parametrize(
+    "element, exact, f",
+    [(fem.P1(), lambda x: 1.0 + x[0] - 2.0 * x[1] + 0.5 * x[2], 0.0),
+     (fem.P2(), lambda x: x[0] ** 2 + x[1] * x[2] - x[2], -6.0)],
+    ids=["P1", "P2"],
+)
+def test_exactness_tetra(element, exact, f):
+    space = fem.FunctionSpace(fem.unit_cube_mesh(2), element)
+    u = fem.Poisson(space, dirichlet=fem.Dirichlet(exact)).solve(a=3.0, f=f)
     assert np.max(np.abs(u - space.interpolate(exact))) < 1e-12
 
 
