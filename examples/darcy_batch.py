@@ -66,15 +66,16 @@ def main(argv: list[str] | None = None) -> dict:
     # the block field sampled at the grid points (same 8 x 8 blocks)
     idx = np.minimum((xs * 8).astype(int), 7)
     a_grid = np.asarray(values)[:, idx[:, None], idx[None, :]]
-    print(f"{args.batch} solves, {space.num_dofs} DOFs each: {first:.2f} s first call "
-          f"(incl. compilation), {warm:.3f} s warm ({warm / args.batch * 1e3:.2f} ms/solve)")
+    print(
+        f"{args.batch} solves, {space.num_dofs} DOFs each: {first:.2f} s first call "
+        f"(incl. compilation), {warm:.3f} s warm ({warm / args.batch * 1e3:.2f} ms/solve)"
+    )
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "darcy_batch.npz", a=a_grid, u=np.asarray(u_grid), x=xs)
     k = min(4, args.batch)
-    fig = plot_grid_samples(np.log10(a_grid[:k]), np.asarray(u_grid[:k]),
-                            titles=("log10 a", "u"))
+    fig = plot_grid_samples(np.log10(a_grid[:k]), np.asarray(u_grid[:k]), titles=("log10 a", "u"))
     fig.savefig(out / "darcy_batch.png", dpi=100)
     return {"a": a_grid, "u": np.asarray(u_grid), "warm_s": warm, "first_s": first}
 

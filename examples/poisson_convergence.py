@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> dict:
             results[f"P{p} H1"].append(float(fem.h1_error(space, u, exact_grad)))
 
     hs = np.array(results["h"])
-    rates = {k: float(np.polyfit(np.log(hs), np.log(v), 1)[0]) for k, v in results.items() if k != "h"}
+    rates = {
+        k: float(np.polyfit(np.log(hs), np.log(v), 1)[0]) for k, v in results.items() if k != "h"
+    }
     print(f"{'h':>9} " + " ".join(f"{k:>10}" for k in rates))
     for i, h in enumerate(hs):
         print(f"{h:9.4f} " + " ".join(f"{results[k][i]:10.3e}" for k in rates))
@@ -73,9 +75,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ax = plot_convergence(hs, {k: results[k] for k in rates},
-                          orders={"P1 L2": 2, "P1 H1": 1, "P2 L2": 3, "P2 H1": 2},
-                          title=f"manufactured Poisson on the {args.mesh}")
+    ax = plot_convergence(
+        hs,
+        {k: results[k] for k in rates},
+        orders={"P1 L2": 2, "P1 H1": 1, "P2 L2": 3, "P2 H1": 2},
+        title=f"manufactured Poisson on the {args.mesh}",
+    )
     ax.figure.savefig(out / "poisson_convergence.png", dpi=110)
     return {"errors": results, "rates": rates, "figure": str(out / "poisson_convergence.png")}
 

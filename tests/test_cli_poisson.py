@@ -8,8 +8,22 @@ from pdekit.cli import main
 
 def test_json_keys_and_accuracy(capsys, tmp_path):
     save = tmp_path / "u.npz"
-    rc = main(["simulate", "poisson", "--x64", "--json", "--n", "8", "--order", "2",
-               "--solver", "cg", "--save", str(save)])
+    rc = main(
+        [
+            "simulate",
+            "poisson",
+            "--x64",
+            "--json",
+            "--n",
+            "8",
+            "--order",
+            "2",
+            "--solver",
+            "cg",
+            "--save",
+            str(save),
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("ndofs", "h", "assemble_s", "solve_s", "residual", "l2_error", "h1_error"):
@@ -22,8 +36,24 @@ def test_json_keys_and_accuracy(capsys, tmp_path):
 
 def test_checker_amg_plot(capsys, tmp_path):
     plot = tmp_path / "p.png"
-    rc = main(["simulate", "poisson", "--x64", "--json", "--mesh", "lshape", "--n", "8",
-               "--coef", "checker", "--solver", "amg", "--plot", str(plot)])
+    rc = main(
+        [
+            "simulate",
+            "poisson",
+            "--x64",
+            "--json",
+            "--mesh",
+            "lshape",
+            "--n",
+            "8",
+            "--coef",
+            "checker",
+            "--solver",
+            "amg",
+            "--plot",
+            str(plot),
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert "l2_error" not in out and out["converged"] and plot.stat().st_size > 10_000
@@ -31,9 +61,17 @@ def test_checker_amg_plot(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     "argv",
-    [["--coef", "-1"], ["--coef", "soft"], ["--mesh", "nowhere.msh"], ["--n", "0"],
-     ["--mesh", "cube", "--order", "2"], ["--h", "3"], ["--save", "u.txt"], ["--order", "3"],
-     ["--solver", "gmres"]],
+    [
+        ["--coef", "-1"],
+        ["--coef", "soft"],
+        ["--mesh", "nowhere.msh"],
+        ["--n", "0"],
+        ["--mesh", "cube", "--order", "2"],
+        ["--h", "3"],
+        ["--save", "u.txt"],
+        ["--order", "3"],
+        ["--solver", "gmres"],
+    ],
 )
 def test_bad_args_exit_2(argv, capsys):
     try:

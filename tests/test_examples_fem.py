@@ -22,8 +22,9 @@ def test_poisson_convergence_example(tmp_path):
 
 
 def test_darcy_batch_example(tmp_path):
-    out = _main("darcy_batch")(["--batch", "4", "--n", "8", "--grid", "9", "--x64",
-                                     "--out", str(tmp_path)])
+    out = _main("darcy_batch")(
+        ["--batch", "4", "--n", "8", "--grid", "9", "--x64", "--out", str(tmp_path)]
+    )
     assert out["u"].shape == (4, 9, 9) and out["a"].shape == (4, 9, 9)
     u = out["u"]
     # homogeneous Dirichlet on the boundary, positive inside (maximum principle, f = 1 > 0)

@@ -18,22 +18,39 @@ _MESHES = ("square", "lshape", "disk", "annulus", "cube")
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
-        "poisson", help="Poisson/Darcy problem with finite elements",
+        "poisson",
+        help="Poisson/Darcy problem with finite elements",
         description="Solve -div(a grad u) = f with Lagrange P1/P2 finite elements.",
     )
-    p.add_argument("--mesh", default="square",
-                   help=f"one of {', '.join(_MESHES)}, or a mesh file (.msh, .vtu, .xdmf) (default square)")
+    p.add_argument(
+        "--mesh",
+        default="square",
+        help=f"one of {', '.join(_MESHES)}, or a mesh file (.msh, .vtu, .xdmf) (default square)",
+    )
     size = p.add_mutually_exclusive_group()
     size.add_argument("--n", type=int, default=None, help="cells per unit length (default 32)")
     size.add_argument("--h", type=float, default=None, help="mesh size; sets --n to round(1/h)")
-    p.add_argument("--refine", type=int, default=0, help="uniform refinements of the mesh (default 0)")
+    p.add_argument(
+        "--refine", type=int, default=0, help="uniform refinements of the mesh (default 0)"
+    )
     p.add_argument("--order", type=int, choices=(1, 2), default=1, help="element order (default 1)")
-    p.add_argument("--coef", default="1.0",
-                   help="diffusion coefficient: a positive number, or 'checker' (4x4 blocks 1:100)")
-    p.add_argument("--solver", choices=("direct", "cg", "amg"), default="direct",
-                   help="direct (SuperLU on host), cg (Jacobi) or amg (CG + algebraic multigrid)")
-    p.add_argument("--rtol", type=float, default=None,
-                   help="CG relative tolerance (default 1e-10 with --x64, else 1e-5)")
+    p.add_argument(
+        "--coef",
+        default="1.0",
+        help="diffusion coefficient: a positive number, or 'checker' (4x4 blocks 1:100)",
+    )
+    p.add_argument(
+        "--solver",
+        choices=("direct", "cg", "amg"),
+        default="direct",
+        help="direct (SuperLU on host), cg (Jacobi) or amg (CG + algebraic multigrid)",
+    )
+    p.add_argument(
+        "--rtol",
+        type=float,
+        default=None,
+        help="CG relative tolerance (default 1e-10 with --x64, else 1e-5)",
+    )
     add_common_options(p)
     p.set_defaults(func=run)
 
@@ -53,7 +70,9 @@ def _parse(args):
     if args.mesh not in _MESHES:
         path = pathlib.Path(args.mesh)
         if not path.is_file():
-            raise ValueError(f"--mesh: expected one of {_MESHES} or an existing mesh file, got {args.mesh!r}.")
+            raise ValueError(
+                f"--mesh: expected one of {_MESHES} or an existing mesh file, got {args.mesh!r}."
+            )
     if args.mesh == "cube" and args.order == 2:
         raise ValueError("--order 2 is supported on triangle meshes only (not --mesh cube).")
     if args.coef == "checker":
@@ -62,7 +81,9 @@ def _parse(args):
         try:
             coef = float(args.coef)
         except ValueError:
-            raise ValueError(f"--coef must be a positive number or 'checker', got {args.coef!r}.") from None
+            raise ValueError(
+                f"--coef must be a positive number or 'checker', got {args.coef!r}."
+            ) from None
         if not (math.isfinite(coef) and coef > 0):
             raise ValueError(f"--coef must be > 0, got {coef}.")
     if args.rtol is not None and not (0 < args.rtol < 1):
@@ -94,10 +115,9 @@ def run(args):
     import jax.numpy as jnp
     import numpy as np
 
+    from .._misc import x64_enabled as u_dtype_is_64
     from ..solvers import fem, linalg
     from ._common import emit_json
-
-    from .._misc import x64_enabled as u_dtype_is_64
 
     mesh = _mesh(fem, args.mesh, n).refine(args.refine)
     if args.order == 2 and mesh.dim == 3:
@@ -156,12 +176,23 @@ def run(args):
     residual = float(jnp.linalg.norm(b - A @ u) / jnp.linalg.norm(b))
 
     out = {
-        "mesh": args.mesh, "dim": d, "order": args.order, "nodes": mesh.num_nodes,
-        "cells": mesh.num_cells, "ndofs": space.num_dofs, "nnz": space.pattern.nnz, "h": mesh.h,
-        "coef": args.coef, "solver": args.solver, "dtype": str(u.dtype),
-        "compile_s": compile_assemble + compile_solve, "assemble_s": assemble_s,
-        "solve_s": solve_s, "iterations": int(stats["num_steps"]),
-        "converged": bool(stats["converged"]), "residual": residual,
+        "mesh": args.mesh,
+        "dim": d,
+        "order": args.order,
+        "nodes": mesh.num_nodes,
+        "cells": mesh.num_cells,
+        "ndofs": space.num_dofs,
+        "nnz": space.pattern.nnz,
+        "h": mesh.h,
+        "coef": args.coef,
+        "solver": args.solver,
+        "dtype": str(u.dtype),
+        "compile_s": compile_assemble + compile_solve,
+        "assemble_s": assemble_s,
+        "solve_s": solve_s,
+        "iterations": int(stats["num_steps"]),
+        "converged": bool(stats["converged"]),
+        "residual": residual,
     }
     if args.solver == "amg":
         out["amg_setup_s"] = amg_setup_s
@@ -169,21 +200,31 @@ def run(args):
         out["l2_error"] = float(fem.l2_error(space, u, exact))
         out["h1_error"] = float(fem.h1_error(space, u, exact_grad))
     if args.save:
-        fem.save_solution(args.save, space, np.asarray(u),
-                          cell_data={"a": np.broadcast_to(np.asarray(a, dtype=float), (mesh.num_cells,))})
+        fem.save_solution(
+            args.save,
+            space,
+            np.asarray(u),
+            cell_data={"a": np.broadcast_to(np.asarray(a, dtype=float), (mesh.num_cells,))},
+        )
         out["saved"] = args.save
     if args.plot:
         if d != 2:
             raise ValueError("--plot needs a 2D mesh.")
         from ..plotting import poisson_summary_figure
 
-        info = (f"-div(a grad u) = f on {args.mesh}, P{args.order}, {space.num_dofs} DOFs, "
-                f"solver {args.solver}, residual {residual:.1e}")
+        info = (
+            f"-div(a grad u) = f on {args.mesh}, P{args.order}, {space.num_dofs} DOFs, "
+            f"solver {args.solver}, residual {residual:.1e}"
+        )
         if known:
             info += f", L2 error {out['l2_error']:.2e}"
-        fig = poisson_summary_figure(space, u, exact=exact if known else None,
-                                     coefficient=np.asarray(a) if coef == "checker" else None,
-                                     info=info)
+        fig = poisson_summary_figure(
+            space,
+            u,
+            exact=exact if known else None,
+            coefficient=np.asarray(a) if coef == "checker" else None,
+            info=info,
+        )
         fig.savefig(args.plot, dpi=110)
         out["plot"] = args.plot
     if args.json:

@@ -36,8 +36,13 @@ def plot_mesh(mesh, ax=None, *, title: str | None = None, cell_values=None, cmap
     plt = _plt()
     ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
     if cell_values is not None:
-        im = ax.tripcolor(mesh.points[:, 0], mesh.points[:, 1], mesh.cells,
-                          facecolors=np.asarray(cell_values), cmap=cmap)
+        im = ax.tripcolor(
+            mesh.points[:, 0],
+            mesh.points[:, 1],
+            mesh.cells,
+            facecolors=np.asarray(cell_values),
+            cmap=cmap,
+        )
         ax.figure.colorbar(im, ax=ax, shrink=0.8)
     lw = 0.4 if mesh.num_cells < 5000 else 0.1
     ax.triplot(mesh.points[:, 0], mesh.points[:, 1], mesh.cells, color="k", lw=lw)
@@ -67,8 +72,9 @@ def plot_error(space, u, exact, ax=None, *, title: str = "u_h - u (at DOFs)"):
     vmax = float(np.max(np.abs(err))) or 1.0
     plt = _plt()
     ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
-    im = ax.tripcolor(_triangulation(space), err, shading="gouraud", cmap="RdBu_r",
-                      vmin=-vmax, vmax=vmax)
+    im = ax.tripcolor(
+        _triangulation(space), err, shading="gouraud", cmap="RdBu_r", vmin=-vmax, vmax=vmax
+    )
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
     ax.set_aspect("equal")
     ax.set_title(title)
@@ -82,10 +88,19 @@ def poisson_summary_figure(space, u, *, exact=None, coefficient=None, info: str 
     n = 3 if exact is not None else 2
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.6))
     cell_values = None
-    if coefficient is not None and np.ndim(coefficient) == 1 and len(coefficient) == space.mesh.num_cells:
+    if (
+        coefficient is not None
+        and np.ndim(coefficient) == 1
+        and len(coefficient) == space.mesh.num_cells
+    ):
         cell_values = coefficient
-    plot_mesh(space.mesh, axes[0], cell_values=cell_values,
-              title=f"mesh ({space.mesh.num_cells} cells)" + (", coefficient a" if cell_values is not None else ""))
+    plot_mesh(
+        space.mesh,
+        axes[0],
+        cell_values=cell_values,
+        title=f"mesh ({space.mesh.num_cells} cells)"
+        + (", coefficient a" if cell_values is not None else ""),
+    )
     plot_solution(space, u, axes[1], title=f"u_h (P{space.element.order}, {space.num_dofs} DOFs)")
     if exact is not None:
         plot_error(space, u, exact, axes[2])
@@ -95,8 +110,9 @@ def poisson_summary_figure(space, u, *, exact=None, coefficient=None, info: str 
     return fig
 
 
-def plot_convergence(hs, errors: dict, *, orders: dict | None = None, ax=None,
-                     title: str = "convergence"):
+def plot_convergence(
+    hs, errors: dict, *, orders: dict | None = None, ax=None, title: str = "convergence"
+):
     """Log-log error against h; `errors` maps a label to a sequence, `orders` a label to the
     expected slope (drawn as a dashed reference line through the last point)."""
     plt = _plt()
@@ -108,8 +124,14 @@ def plot_convergence(hs, errors: dict, *, orders: dict | None = None, ax=None,
         if orders and label in orders:
             p = orders[label]
             # reference slope, offset below the data so both stay visible
-            ax.loglog(hs, 0.4 * errs[-1] * (hs / hs[-1]) ** p, "--", color=line.get_color(), lw=0.8,
-                      label=f"O(h^{p})")
+            ax.loglog(
+                hs,
+                0.4 * errs[-1] * (hs / hs[-1]) ** p,
+                "--",
+                color=line.get_color(),
+                lw=0.8,
+                label=f"O(h^{p})",
+            )
     ax.set_xlabel("h")
     ax.set_ylabel("error")
     ax.grid(True, which="both", alpha=0.3)

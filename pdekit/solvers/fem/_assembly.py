@@ -17,7 +17,6 @@ Coefficients (``a``, ``c``, ``f``) may be
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -31,8 +30,9 @@ from ._elements import FunctionSpace
 Coefficient = Any  # float | Array (cells,) | Array (dofs,) | Array (nodes,) | Callable
 
 
-def coefficient_at_quadrature(space: FunctionSpace, coef: Coefficient, name: str = "coefficient"
-                              ) -> Float[Array, "cells q"]:
+def coefficient_at_quadrature(
+    space: FunctionSpace, coef: Coefficient, name: str = "coefficient"
+) -> Float[Array, "cells q"]:
     """Values of a coefficient at the cell quadrature points, shape `(cells, q)` (or
     `(cells, 1)` for piecewise-constant data). Shapes are checked at trace time."""
     m, q = space.num_cells, space.qweights.shape[0]
@@ -67,7 +67,9 @@ def coefficient_at_quadrature(space: FunctionSpace, coef: Coefficient, name: str
         if length == n_dofs:
             return vals[space.dofs_j] @ space.phi.T
         if length == n_nodes:
-            lam = jnp.concatenate([1.0 - space.qpoints.sum(axis=1, keepdims=True), space.qpoints], 1)
+            lam = jnp.concatenate(
+                [1.0 - space.qpoints.sum(axis=1, keepdims=True), space.qpoints], 1
+            )
             return vals[space.dofs_j[:, : space.mesh.dim + 1]] @ lam.T
     if vals.shape in ((m, 1), (m, q)):
         return vals
@@ -122,8 +124,9 @@ def assemble_mass(space: FunctionSpace, c: Coefficient = 1.0) -> CSRMatrix:
 
 
 @eqx.filter_jit
-def assemble_operator(space: FunctionSpace, a: Coefficient = 1.0, c: Coefficient | None = None
-                      ) -> CSRMatrix:
+def assemble_operator(
+    space: FunctionSpace, a: Coefficient = 1.0, c: Coefficient | None = None
+) -> CSRMatrix:
     """Matrix of ``-div(a grad u) + c u`` (stiffness plus optional mass) in one scatter pass."""
     local = _local_stiffness(space, coefficient_at_quadrature(space, a, "a"))
     if c is not None:
@@ -138,5 +141,3 @@ def assemble_load(space: FunctionSpace, f: Coefficient) -> Float[Array, " dofs"]
     wf = jnp.broadcast_to(wf, (space.num_cells, space.qweights.shape[0]))
     local = wf @ space.phi  # (cells, k)
     return jax.ops.segment_sum(local.ravel(), space.dofs_j.ravel(), num_segments=space.num_dofs)
-
-

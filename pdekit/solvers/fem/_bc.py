@@ -116,7 +116,7 @@ class FacetQuadrature(eqx.Module):
         pat2, scatter = SparsityPattern.from_coo(rows, cols, pat.shape)
         if pat2.nnz != pat.nnz:  # pragma: no cover - facet DOFs always share a cell
             raise ValueError("boundary entries fall outside the space's sparsity pattern.")
-        return np.bincount(scatter[pat.nnz:], local.ravel(), minlength=pat.nnz)
+        return np.bincount(scatter[pat.nnz :], local.ravel(), minlength=pat.nnz)
 
 
 def dirichlet_data(space: FunctionSpace, bcs: tuple[Dirichlet, ...]):

@@ -40,7 +40,9 @@ class BlockCoefficient(eqx.Module):
             j = np.clip((t[:, 1] * ny).astype(np.int64), 0, ny - 1)
             index = j * nx + i
         else:
-            idx = [np.clip((t[:, a] * shape[a]).astype(np.int64), 0, shape[a] - 1) for a in range(3)]
+            idx = [
+                np.clip((t[:, a] * shape[a]).astype(np.int64), 0, shape[a] - 1) for a in range(3)
+            ]
             index = np.ravel_multi_index(idx, shape)
         self.index = jnp.asarray(index, dtype=jnp.int32)
         self.shape = shape
@@ -55,8 +57,9 @@ class BlockCoefficient(eqx.Module):
         return values.reshape(-1)[self.index]
 
 
-def checkerboard(mesh: Mesh, blocks: int = 4, low: float = 1.0, high: float = 100.0
-                 ) -> Float[Array, " cells"]:
+def checkerboard(
+    mesh: Mesh, blocks: int = 4, low: float = 1.0, high: float = 100.0
+) -> Float[Array, " cells"]:
     """Per-cell checkerboard coefficient with ``blocks x blocks`` squares alternating between
     `low` and `high` (contrast ``high / low``, 1:100 by default)."""
     blocks = check_positive_int("blocks", blocks)

@@ -24,7 +24,9 @@ from ._quadrature import quadrature
 
 def _local_edges(dim: int) -> list[tuple[int, int]]:
     # Same order as Mesh.cell_edges
-    return [[(0, 1)], [(0, 1), (1, 2), (0, 2)], [(0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3)]][dim - 1]
+    return [[(0, 1)], [(0, 1), (1, 2), (0, 2)], [(0, 1), (1, 2), (0, 2), (0, 3), (1, 3), (2, 3)]][
+        dim - 1
+    ]
 
 
 def _barycentric(xi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,8 +117,14 @@ class FunctionSpace(eqx.Module):
     phi: Float[Array, "q k"]
     dphi: Float[Array, "q k d"]
 
-    def __init__(self, mesh: Mesh, element: AbstractElement | None = None, *,
-                 quadrature_degree: int | None = None, dtype=None):
+    def __init__(
+        self,
+        mesh: Mesh,
+        element: AbstractElement | None = None,
+        *,
+        quadrature_degree: int | None = None,
+        dtype=None,
+    ):
         if not isinstance(mesh, Mesh):
             raise ValueError(f"`mesh` must be a pdekit Mesh, got {type(mesh).__name__}.")
         element = P1() if element is None else element
@@ -148,7 +156,9 @@ class FunctionSpace(eqx.Module):
         self.quadrature_degree = quadrature_degree
         self.host = _HostArrays(mesh=mesh, cell_dofs=cell_dofs, dof_coords=coords, edges=edges)
         self.pattern = pattern
-        self.scatter = jnp.asarray(scatter, dtype=jnp.int32 if scatter.size < 2**31 - 1 else jnp.int64)
+        self.scatter = jnp.asarray(
+            scatter, dtype=jnp.int32 if scatter.size < 2**31 - 1 else jnp.int64
+        )
         self.dofs_j = jnp.asarray(cell_dofs, dtype=idx)
         self.jac = jnp.asarray(jac, dtype=dtype)
         self.inv_jac = jnp.asarray(np.linalg.inv(jac), dtype=dtype)

@@ -10,8 +10,15 @@ from ._mesh import Mesh, orient
 _DIAGONALS = ("right", "left", "crossed")
 
 
-def rectangle_mesh(nx: int, ny: int, x0: float = 0.0, x1: float = 1.0, y0: float = 0.0,
-                   y1: float = 1.0, diagonal: str = "right") -> Mesh:
+def rectangle_mesh(
+    nx: int,
+    ny: int,
+    x0: float = 0.0,
+    x1: float = 1.0,
+    y0: float = 0.0,
+    y1: float = 1.0,
+    diagonal: str = "right",
+) -> Mesh:
     """Structured triangle mesh of ``[x0, x1] x [y0, y1]`` with ``nx x ny`` squares.
 
     **Arguments:**
@@ -44,8 +51,14 @@ def rectangle_mesh(nx: int, ny: int, x0: float = 0.0, x1: float = 1.0, y0: float
         centres = 0.5 * (pts[a] + pts[c])
         m = pts.shape[0] + np.arange(a.size)
         pts = np.concatenate([pts, centres])
-        cells = np.concatenate([np.stack([a, b, m], 1), np.stack([b, c, m], 1),
-                                np.stack([c, d, m], 1), np.stack([d, a, m], 1)])
+        cells = np.concatenate(
+            [
+                np.stack([a, b, m], 1),
+                np.stack([b, c, m], 1),
+                np.stack([c, d, m], 1),
+                np.stack([d, a, m], 1),
+            ]
+        )
     return Mesh(pts, cells)
 
 
@@ -115,10 +128,16 @@ def box_mesh(nx: int, ny: int, nz: int, bounds=((0.0, 1.0), (0.0, 1.0), (0.0, 1.
     into 6 tetrahedra around its main diagonal (Kuhn/Freudenthal split, conforming)."""
     nx, ny, nz = (check_positive_int(k, v) for k, v in (("nx", nx), ("ny", ny), ("nz", nz)))
     (xa, xb), (ya, yb), (za, zb) = bounds
-    xs, ys, zs = np.linspace(xa, xb, nx + 1), np.linspace(ya, yb, ny + 1), np.linspace(za, zb, nz + 1)
+    xs, ys, zs = (
+        np.linspace(xa, xb, nx + 1),
+        np.linspace(ya, yb, ny + 1),
+        np.linspace(za, zb, nz + 1),
+    )
     X, Y, Z = np.meshgrid(xs, ys, zs, indexing="ij")
     pts = np.stack([X.ravel(), Y.ravel(), Z.ravel()], axis=1)
-    i, j, k = (a.ravel() for a in np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"))
+    i, j, k = (
+        a.ravel() for a in np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij")
+    )
 
     def node(di, dj, dk):
         return ((i + di) * (ny + 1) + (j + dj)) * (nz + 1) + (k + dk)

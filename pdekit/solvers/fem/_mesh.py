@@ -65,7 +65,9 @@ class Mesh(eqx.Module):
         points = np.asarray(points, dtype=np.float64)
         cells = np.asarray(cells)
         if points.ndim != 2 or points.shape[1] not in (2, 3):
-            raise ValueError(f"`points` must have shape (nodes, 2) or (nodes, 3), got {points.shape}.")
+            raise ValueError(
+                f"`points` must have shape (nodes, 2) or (nodes, 3), got {points.shape}."
+            )
         d = points.shape[1]
         if cells.ndim != 2 or cells.shape[1] != d + 1:
             raise ValueError(
@@ -119,9 +121,7 @@ class Mesh(eqx.Module):
             )
         if (np.abs(meas) <= tol).any():
             c = int(np.nonzero(np.abs(meas) <= tol)[0][0])
-            raise ValueError(
-                f"cell {c} {cells[c].tolist()} is degenerate (measure {meas[c]:.3e})."
-            )
+            raise ValueError(f"cell {c} {cells[c].tolist()} is degenerate (measure {meas[c]:.3e}).")
         self.points = points
         self.cells = cells
 
@@ -221,7 +221,7 @@ class Mesh(eqx.Module):
         return np.unique(self.boundary_facets(where))
 
     @staticmethod
-    def remove_unused(points, cells) -> "Mesh":
+    def remove_unused(points, cells) -> Mesh:
         """Build a mesh after dropping nodes no cell uses (renumbering the cells)."""
         points = np.asarray(points, dtype=np.float64)
         cells = np.asarray(cells, dtype=np.int64)
@@ -230,7 +230,7 @@ class Mesh(eqx.Module):
         new[used] = np.arange(used.size)
         return Mesh(points[used], new[cells])
 
-    def refine(self, times: int = 1) -> "Mesh":
+    def refine(self, times: int = 1) -> Mesh:
         """Uniform refinement: red refinement (1 -> 4) of triangles, 1 -> 8 for tetrahedra."""
         mesh = self
         for _ in range(int(times)):
@@ -239,7 +239,7 @@ class Mesh(eqx.Module):
 
     # ---- I/O through meshio -------------------------------------------------------------
     @staticmethod
-    def read(path) -> "Mesh":
+    def read(path) -> Mesh:
         """Read a triangle or tetrahedron mesh (gmsh ``.msh``, ``.vtu``, ``.xdmf``, ...)."""
         try:
             import meshio
@@ -248,7 +248,10 @@ class Mesh(eqx.Module):
         m = meshio.read(path)
         blocks = {b.type: b.data for b in m.cells}
         if "tetra" in blocks:
-            pts, cells = m.points[:, :3], np.concatenate([b.data for b in m.cells if b.type == "tetra"])
+            pts, cells = (
+                m.points[:, :3],
+                np.concatenate([b.data for b in m.cells if b.type == "tetra"]),
+            )
         elif "triangle" in blocks:
             pts = m.points[:, :2]
             if m.points.shape[1] == 3 and np.ptp(m.points[:, 2]) > 0:
@@ -268,8 +271,9 @@ class Mesh(eqx.Module):
         pts = self.points
         if self.dim == 2:  # VTK/XDMF readers expect 3D points; Mesh.read drops a flat z again
             pts = np.concatenate([pts, np.zeros((pts.shape[0], 1))], axis=1)
-        meshio.write(str(path), meshio.Mesh(pts, [(ctype, self.cells)], point_data=pd,
-                                            cell_data=cd))
+        meshio.write(
+            str(path), meshio.Mesh(pts, [(ctype, self.cells)], point_data=pd, cell_data=cd)
+        )
 
 
 def _refine_once(mesh: Mesh) -> Mesh:
@@ -282,18 +286,28 @@ def _refine_once(mesh: Mesh) -> Mesh:
     if mesh.dim == 2:
         v0, v1, v2 = cells.T
         m01, m12, m02 = m.T
-        new = np.concatenate([
-            np.stack([v0, m01, m02], 1), np.stack([m01, v1, m12], 1),
-            np.stack([m02, m12, v2], 1), np.stack([m01, m12, m02], 1),
-        ])
+        new = np.concatenate(
+            [
+                np.stack([v0, m01, m02], 1),
+                np.stack([m01, v1, m12], 1),
+                np.stack([m02, m12, v2], 1),
+                np.stack([m01, m12, m02], 1),
+            ]
+        )
     else:
         v0, v1, v2, v3 = cells.T
         m01, m12, m02, m03, m13, m23 = m.T
         # 4 corner tets plus the inner octahedron split along the m02-m13 diagonal
-        new = np.concatenate([
-            np.stack([v0, m01, m02, m03], 1), np.stack([m01, v1, m12, m13], 1),
-            np.stack([m02, m12, v2, m23], 1), np.stack([m03, m13, m23, v3], 1),
-            np.stack([m01, m02, m03, m13], 1), np.stack([m01, m02, m12, m13], 1),
-            np.stack([m02, m03, m13, m23], 1), np.stack([m02, m12, m13, m23], 1),
-        ])
+        new = np.concatenate(
+            [
+                np.stack([v0, m01, m02, m03], 1),
+                np.stack([m01, v1, m12, m13], 1),
+                np.stack([m02, m12, v2, m23], 1),
+                np.stack([m03, m13, m23, v3], 1),
+                np.stack([m01, m02, m03, m13], 1),
+                np.stack([m01, m02, m12, m13], 1),
+                np.stack([m02, m03, m13, m23], 1),
+                np.stack([m02, m12, m13, m23], 1),
+            ]
+        )
     return Mesh(new_pts, orient(new_pts, new))

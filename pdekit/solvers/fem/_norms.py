@@ -33,8 +33,12 @@ def _check_u(space: FunctionSpace, u) -> Array:
 
 
 @eqx.filter_jit
-def l2_error(space: FunctionSpace, u: Float[Array, " dofs"], exact: Callable,
-             quadrature_degree: int | None = None) -> Float[Array, ""]:
+def l2_error(
+    space: FunctionSpace,
+    u: Float[Array, " dofs"],
+    exact: Callable,
+    quadrature_degree: int | None = None,
+) -> Float[Array, ""]:
     """``||u_h - u||_{L2}`` with `exact` a callable of `x` (shape `(d, ...)`)."""
     u = _check_u(space, u)
     x, w, phi, _ = _rule(space, quadrature_degree)
@@ -43,15 +47,20 @@ def l2_error(space: FunctionSpace, u: Float[Array, " dofs"], exact: Callable,
 
 
 @eqx.filter_jit
-def h1_error(space: FunctionSpace, u: Float[Array, " dofs"], exact_grad: Callable,
-             quadrature_degree: int | None = None) -> Float[Array, ""]:
+def h1_error(
+    space: FunctionSpace,
+    u: Float[Array, " dofs"],
+    exact_grad: Callable,
+    quadrature_degree: int | None = None,
+) -> Float[Array, ""]:
     """H1 seminorm error ``||grad(u_h - u)||_{L2}``; `exact_grad(x)` returns the gradient as
     an array (or sequence) of shape `(d, ...)`."""
     u = _check_u(space, u)
     x, w, _, dphi = _rule(space, quadrature_degree)
     gh = jnp.einsum("mk,qkb,mba->amq", u[space.dofs_j], dphi, space.inv_jac)
-    ge = jnp.stack([jnp.broadcast_to(jnp.asarray(gi, gh.dtype), gh.shape[1:])
-                    for gi in exact_grad(x)])
+    ge = jnp.stack(
+        [jnp.broadcast_to(jnp.asarray(gi, gh.dtype), gh.shape[1:]) for gi in exact_grad(x)]
+    )
     return jnp.sqrt(jnp.sum(w[None] * (gh - ge) ** 2))
 
 

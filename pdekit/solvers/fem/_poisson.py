@@ -50,8 +50,15 @@ class Poisson(eqx.Module):
     boundary_matrix: Float[Array, " nnz"]
     coercive: bool = eqx.field(static=True)
 
-    def __init__(self, space: FunctionSpace, *, dirichlet=None, neumann=None, robin=None,
-                 method: linalg.AbstractLinearMethod | None = None):
+    def __init__(
+        self,
+        space: FunctionSpace,
+        *,
+        dirichlet=None,
+        neumann=None,
+        robin=None,
+        method: linalg.AbstractLinearMethod | None = None,
+    ):
         if not isinstance(space, FunctionSpace):
             raise ValueError(f"`space` must be a FunctionSpace, got {type(space).__name__}.")
         if dirichlet is None and neumann is None and robin is None:
@@ -86,8 +93,9 @@ class Poisson(eqx.Module):
         self.coercive = bool(fixed.size or robin)
 
     @eqx.filter_jit
-    def system(self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
-               ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
+    def system(
+        self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
+    ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
         """The SPD system ``(A, b)`` after Dirichlet elimination, on `space.pattern`."""
         if not self.coercive and c is None:
             raise ValueError(
@@ -106,15 +114,17 @@ class Poisson(eqx.Module):
         return linalg.CSRMatrix(A.pattern, data), b
 
     @eqx.filter_jit
-    def solve_with_stats(self, a: Coefficient = 1.0, f: Coefficient = 0.0,
-                         c: Coefficient | None = None):
+    def solve_with_stats(
+        self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
+    ):
         """Like :meth:`solve`, returning `(u, stats)` (see `linalg.solve_with_stats`)."""
         A, b = self.system(a, f, c)
         return linalg.solve_with_stats(A, b, self.method)
 
     @eqx.filter_jit
-    def solve(self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
-              ) -> Float[Array, " dofs"]:
+    def solve(
+        self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
+    ) -> Float[Array, " dofs"]:
         """Solve for the DOF values `u`, shape `(space.num_dofs,)` (vertex values first).
 
         **Arguments:** `a` diffusion coefficient (> 0), `f` source, `c` reaction (>= 0, or

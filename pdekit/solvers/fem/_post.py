@@ -18,8 +18,9 @@ def cell_gradients(space: FunctionSpace, u: Float[Array, " dofs"]) -> Float[Arra
     d = space.mesh.dim
     centroid = np.full((1, d), 1.0 / (d + 1))
     _, dphi = space.element.basis(centroid)
-    return jnp.einsum("mk,kb,mba->ma", u[space.dofs_j], jnp.asarray(dphi[0], space.dtype),
-                      space.inv_jac)
+    return jnp.einsum(
+        "mk,kb,mba->ma", u[space.dofs_j], jnp.asarray(dphi[0], space.dtype), space.inv_jac
+    )
 
 
 @eqx.filter_jit
@@ -30,8 +31,11 @@ def nodal_gradients(space: FunctionSpace, u: Float[Array, " dofs"]) -> Float[Arr
     verts = space.dofs_j[:, : space.mesh.dim + 1]
     w = jnp.broadcast_to(space.det[:, None], verts.shape)
     n = space.mesh.num_nodes
-    num = jnp.zeros((n, g.shape[1]), g.dtype).at[verts.ravel()].add(
-        (w.ravel()[:, None] * jnp.repeat(g, verts.shape[1], axis=0)))
+    num = (
+        jnp.zeros((n, g.shape[1]), g.dtype)
+        .at[verts.ravel()]
+        .add(w.ravel()[:, None] * jnp.repeat(g, verts.shape[1], axis=0))
+    )
     den = jnp.zeros(n, g.dtype).at[verts.ravel()].add(w.ravel())
     return num / den[:, None]
 
@@ -106,8 +110,9 @@ class GridInterpolator(eqx.Module):
         return vals.reshape(self.shape)
 
 
-def save_solution(path, space: FunctionSpace, u, *, cell_data: dict | None = None,
-                  point_data: dict | None = None) -> None:
+def save_solution(
+    path, space: FunctionSpace, u, *, cell_data: dict | None = None, point_data: dict | None = None
+) -> None:
     """Write `u` on the mesh: `.npz` (points, cells, u, dof_coords) or any meshio format
     (`.vtu`, `.xdmf`, ...; vertex values only for P2). Not for use under jit."""
     import pathlib
@@ -116,8 +121,15 @@ def save_solution(path, space: FunctionSpace, u, *, cell_data: dict | None = Non
     u = np.asarray(u)
     if path.suffix == ".npz":
         extra = {k: np.asarray(v) for k, v in {**(cell_data or {}), **(point_data or {})}.items()}
-        np.savez(path, points=space.mesh.points, cells=space.mesh.cells, u=u,
-                 dof_coords=space.dof_coords, order=space.element.order, **extra)
+        np.savez(
+            path,
+            points=space.mesh.points,
+            cells=space.mesh.cells,
+            u=u,
+            dof_coords=space.dof_coords,
+            order=space.element.order,
+            **extra,
+        )
         return
     pd = {"u": u[: space.mesh.num_nodes], **(point_data or {})}
     space.mesh.write(path, point_data=pd, cell_data=cell_data)

@@ -18,7 +18,7 @@ def _gauss01(n: int) -> tuple[np.ndarray, np.ndarray]:
     return (x + 1.0) / 2.0, w / 2.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _duffy(dim: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     # Collapsed coordinates: the Jacobian (1-s)^(dim-1-j) raises the polynomial degree by
     # at most dim-1, so ceil((degree + dim) / 2) Gauss points per direction suffice.
@@ -67,8 +67,9 @@ def quadrature(dim: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
         if degree <= 4:  # Dunavant/Strang-Fix 6-point rule, degree 4
             a, b = 0.445948490915965, 0.091576213509771
             wa, wb = 0.223381589678011 / 2, 0.109951743655322 / 2
-            p = np.array([[a, a], [1 - 2 * a, a], [a, 1 - 2 * a],
-                          [b, b], [1 - 2 * b, b], [b, 1 - 2 * b]])
+            p = np.array(
+                [[a, a], [1 - 2 * a, a], [a, 1 - 2 * a], [b, b], [1 - 2 * b, b], [b, 1 - 2 * b]]
+            )
             return p, np.array([wa, wa, wa, wb, wb, wb])
         return _duffy(2, degree)
     if degree <= 1:

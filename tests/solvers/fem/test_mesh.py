@@ -23,7 +23,9 @@ def test_generators_valid_and_sized():
     assert r.min() > 0.5 - 1e-12
 
 
-@pytest.mark.parametrize("mesh", [fem.unit_square_mesh(3), fem.lshape_mesh(2), fem.unit_cube_mesh(2)])
+@pytest.mark.parametrize(
+    "mesh", [fem.unit_square_mesh(3), fem.lshape_mesh(2), fem.unit_cube_mesh(2)]
+)
 def test_refinement_preserves_measure_and_conformity(mesh):
     fine = mesh.refine()
     assert fine.num_cells == mesh.num_cells * (4 if mesh.dim == 2 else 8)
@@ -61,10 +63,17 @@ def _square():
         (lambda p, c: (p, c[:, ::-1]), "cell 0 .* inverted"),
         (lambda p, c: (p, np.array([[0, 1, 2], [0, 2, 4]])), "out of range at cell 1"),
         (lambda p, c: (np.vstack([p, [[2.0, 2.0]]]), c), "not used by any cell, first node 4"),
-        (lambda p, c: (np.vstack([p, [[1.0, 1.0]]]), np.array([[0, 1, 4], [0, 2, 3]])),
-         "node 4 duplicates node 2"),
-        (lambda p, c: (np.vstack([p, [[0.5, 0.5]]]), np.array([[0, 1, 2], [0, 2, 3], [0, 4, 2]])),
-         "cell 2 .* degenerate"),
+        (
+            lambda p, c: (np.vstack([p, [[1.0, 1.0]]]), np.array([[0, 1, 4], [0, 2, 3]])),
+            "node 4 duplicates node 2",
+        ),
+        (
+            lambda p, c: (
+                np.vstack([p, [[0.5, 0.5]]]),
+                np.array([[0, 1, 2], [0, 2, 3], [0, 4, 2]]),
+            ),
+            "cell 2 .* degenerate",
+        ),
         (lambda p, c: (p, np.array([[0, 1, 1], [0, 2, 3]])), "cell 0 repeats a vertex"),
         (lambda p, c: (p, c[:, :2]), "must have shape \\(cells, 3\\)"),
     ],

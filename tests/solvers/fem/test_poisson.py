@@ -35,7 +35,9 @@ def _errors(space, **kw):
 
 
 @pytest.mark.parametrize("order", [1, 2])
-@pytest.mark.parametrize("make_mesh", [fem.unit_square_mesh, fem.lshape_mesh], ids=["square", "lshape"])
+@pytest.mark.parametrize(
+    "make_mesh", [fem.unit_square_mesh, fem.lshape_mesh], ids=["square", "lshape"]
+)
 def test_manufactured_rates_2d(order, make_mesh):
     ns = [8, 16, 32] if order == 1 else [4, 8, 16]
     if make_mesh is fem.lshape_mesh:
@@ -91,8 +93,10 @@ def test_exactness(element, exact, f):
 
 @pytest.mark.parametrize(
     "element, exact, f",
-    [(fem.P1(), lambda x: 1.0 + x[0] - 2.0 * x[1] + 0.5 * x[2], 0.0),
-     (fem.P2(), lambda x: x[0] ** 2 + x[1] * x[2] - x[2], -6.0)],
+    [
+        (fem.P1(), lambda x: 1.0 + x[0] - 2.0 * x[1] + 0.5 * x[2], 0.0),
+        (fem.P2(), lambda x: x[0] ** 2 + x[1] * x[2] - x[2], -6.0),
+    ],
     ids=["P1", "P2"],
 )
 def test_exactness_tetra(element, exact, f):
@@ -115,8 +119,9 @@ def test_neumann_robin_known_solution(kind):
     if kind == "neumann":
         bcs = dict(neumann=[right, fem.Neumann(lambda x: u_exact(x), _on(1, 1.0))])
     else:
-        bcs = dict(neumann=right,
-                   robin=fem.Robin(alpha, lambda x: (1 + alpha) * u_exact(x), _on(1, 1.0)))
+        bcs = dict(
+            neumann=right, robin=fem.Robin(alpha, lambda x: (1 + alpha) * u_exact(x), _on(1, 1.0))
+        )
     hs, errs = [], []
     for n in [8, 16, 32]:
         mesh = fem.unit_square_mesh(n)
@@ -132,7 +137,9 @@ def test_pure_robin_and_reaction_p2():
     # u = cos(pi x) cos(pi y): -Lap u + u = (2 pi^2 + 1) u, zero normal flux on the square
     u = lambda x: jnp.cos(PI * x[0]) * jnp.cos(PI * x[1])  # noqa: E731
     space = fem.FunctionSpace(fem.unit_square_mesh(12), fem.P2())
-    uh = fem.Poisson(space, neumann=fem.Neumann(0.0)).solve(a=1.0, f=lambda x: (2 * PI**2 + 1) * u(x), c=1.0)
+    uh = fem.Poisson(space, neumann=fem.Neumann(0.0)).solve(
+        a=1.0, f=lambda x: (2 * PI**2 + 1) * u(x), c=1.0
+    )
     assert float(fem.l2_error(space, uh, u)) < 3e-4
     with pytest.raises(ValueError, match="singular"):
         fem.Poisson(space, neumann=fem.Neumann(0.0)).solve(a=1.0, f=1.0)
@@ -170,7 +177,8 @@ def test_checkerboard_matches_fine_reference():
     ref_mesh = fem.unit_square_mesh(128)
     ref_space = fem.FunctionSpace(ref_mesh, fem.P1())
     ref = fem.GridInterpolator(ref_space, xs, xs)(
-        fem.Poisson(ref_space).solve(a=fem.checkerboard(ref_mesh, 4), f=1.0))
+        fem.Poisson(ref_space).solve(a=fem.checkerboard(ref_mesh, 4), f=1.0)
+    )
     errs = []
     for n in [8, 16, 32]:
         mesh = fem.unit_square_mesh(n)
@@ -190,12 +198,16 @@ def test_agrees_with_scikit_fem(order):
     # polynomial data, integrated exactly by both codes' rules of degree 6
     mesh = fem.lshape_mesh(3)
     space = fem.FunctionSpace(mesh, fem.P1() if order == 1 else fem.P2(), quadrature_degree=6)
-    u = fem.Poisson(space).solve(a=lambda x: 1.0 + x[0] ** 2, c=lambda x: 2.0 + x[1],
-                                 f=lambda x: 1.0 + x[0] * x[1] - x[0] ** 2)
+    u = fem.Poisson(space).solve(
+        a=lambda x: 1.0 + x[0] ** 2,
+        c=lambda x: 2.0 + x[1],
+        f=lambda x: 1.0 + x[0] * x[1] - x[0] ** 2,
+    )
 
     skm = skfem.MeshTri(mesh.points.T.copy(), mesh.cells.T.copy())
-    basis = skfem.Basis(skm, skfem.ElementTriP1() if order == 1 else skfem.ElementTriP2(),
-                        intorder=6)
+    basis = skfem.Basis(
+        skm, skfem.ElementTriP1() if order == 1 else skfem.ElementTriP2(), intorder=6
+    )
 
     @skfem.BilinearForm
     def bilinear(u, v, w):
@@ -205,7 +217,8 @@ def test_agrees_with_scikit_fem(order):
     def linear(v, w):
         return (1.0 + w.x[0] * w.x[1] - w.x[0] ** 2) * v
 
-    us = skfem.solve(*skfem.condense(bilinear.assemble(basis), linear.assemble(basis),
-                                     D=basis.get_dofs()))
+    us = skfem.solve(
+        *skfem.condense(bilinear.assemble(basis), linear.assemble(basis), D=basis.get_dofs())
+    )
     perm = cKDTree(basis.doflocs.T).query(space.dof_coords)[1]
     assert np.max(np.abs(np.asarray(u) - us[perm])) < 1e-10

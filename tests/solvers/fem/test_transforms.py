@@ -43,8 +43,10 @@ def test_grad_wrt_nodal_source_and_reaction(space):
     for g, (df, dc) in ((gf, (1.0, 0.0)), (gc, (0.0, 1.0))):
         v = jnp.cos(jnp.arange(space.num_dofs, dtype=f0.dtype))
         eps = 1e-6
-        fd = (functional(f0 + eps * df * v, c0 + eps * dc * v)
-              - functional(f0 - eps * df * v, c0 - eps * dc * v)) / (2 * eps)
+        fd = (
+            functional(f0 + eps * df * v, c0 + eps * dc * v)
+            - functional(f0 - eps * df * v, c0 - eps * dc * v)
+        ) / (2 * eps)
         assert abs(float(g @ v) - float(fd)) < 1e-6 * abs(float(fd))
 
 
@@ -70,14 +72,17 @@ def test_float32_smoke(float32):
     assert space.dtype == jnp.float32
     exact = lambda x: jnp.sin(np.pi * x[0]) * jnp.sin(np.pi * x[1])  # noqa: E731
     u = fem.Poisson(space, method=linalg.CG(rtol=1e-5, preconditioner=linalg.Jacobi())).solve(
-        a=1.0, f=lambda x: 2 * np.pi**2 * exact(x))
+        a=1.0, f=lambda x: 2 * np.pi**2 * exact(x)
+    )
     assert u.dtype == jnp.float32
     assert float(fem.l2_error(space, u, exact)) < 3e-2
 
 
 def test_coefficient_shape_errors(space):
     problem = fem.Poisson(space)
-    with pytest.raises(ValueError, match=r"`a` has shape \(5,\); expected a scalar, \(72,\) per cell"):
+    with pytest.raises(
+        ValueError, match=r"`a` has shape \(5,\); expected a scalar, \(72,\) per cell"
+    ):
         problem.solve(a=jnp.ones(5))
     with pytest.raises(ValueError, match="callable `f` returned shape"):
         problem.solve(f=lambda x: jnp.ones(3))
