@@ -19,3 +19,13 @@ def tree_allclose(a, b, *, rtol=1e-12, atol=1e-12) -> bool:
     if ta != tb:
         return False
     return all(np.allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=atol) for x, y in zip(la, lb))
+
+
+EXAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+
+
+def example_main(name: str):
+    """The `main(argv)` of `examples/<name>.py`, loaded without running the script."""
+    import runpy
+
+    return runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")["main"]

@@ -1,15 +1,8 @@
 """Smoke tests of the FEM examples at tiny sizes."""
 
-import pathlib
-import runpy
-
 import numpy as np
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
-
-def _main(name):
-    return runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")["main"]
+from tests.helpers import example_main as _main
 
 
 def test_poisson_convergence_example(tmp_path):
