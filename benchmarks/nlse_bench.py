@@ -21,7 +21,7 @@ with v = 2, -2) and a single soliton (A = 2, x0 = 0, v = 1), 100 saved frames.
   level is compared: speed-up = scipy time / pdekit time.
 * Batch: 64 two-soliton runs with random amplitudes/positions/velocities; pdekit vmaps one
   solve (its runs matched at the 1e-6 level) over the batch, compiled ahead of time; the
-  reference loops over a few runs at rtol 1e-10 (scaled to runs/s).
+  reference loops over a few runs at the loosest tolerance of its sweep (scaled to runs/s).
 
 Usage: ``python benchmarks/nlse_bench.py [--quick] [--pdekit-only] [--out FILE.json]``.
 """
@@ -57,7 +57,8 @@ FULL = dict(N=512, L=50.0, t1=20.0, nframes=100, batch=64, ref_loop=6,
             fixed=(("Yoshida4", sp.Yoshida4), ("ETDRK4", sp.ETDRK4),
                    ("Strang", sp.StrangSplitting)))
 QUICK = dict(N=128, L=50.0, t1=1.0, nframes=5, batch=4, ref_loop=2,
-             dts=(0.01,), scipy_rtols=(1e-8,), dopri_rtols=(1e-10,), repeat=2, practical_level=1e-2, fixed=(("Yoshida4", sp.Yoshida4),))
+             dts=(0.01,), scipy_rtols=(1e-8,), dopri_rtols=(1e-10,), repeat=2,
+             practical_level=1e-2, fixed=(("Yoshida4", sp.Yoshida4),))
 
 
 # --------------------------------------------------------------------------- problem data
@@ -246,13 +247,18 @@ def main(argv=None):
             base = dict(N=N, L=L, beta=1.0, gamma=1.0, t1=t1, nframes=nf)
             jobs = [dict(base, name=f"rtol={r:g}", u0="two", rtol=r, atol=r * 1e-2, repeat=2)
                     for r in cfg["scipy_rtols"]]
-            jobs.append(dict(base, name="loop", u0="batch", rtol=1e-10, atol=1e-12))
+            # the loop runs at the loosest tolerance of the sweep: on this problem plain DOP853
+            # is stability-limited (its step is set by k_max^2 / 2), so even rtol 1e-6 gives
+            # ~1e-10 error and looser tolerances buy nothing
+            loop_rtol = max(cfg["scipy_rtols"])
+            jobs.append(dict(base, name="loop", u0="batch", rtol=loop_rtol,
+                             atol=loop_rtol * 1e-2))
             inputs = {"two": u_two, "batch": u_batch[: cfg["ref_loop"]]}
             res, arrays = run_scipy_reference(jobs, inputs, tmp)
             out["scipy_reference"] = {k: v for k, v in res.items() if k != "results"}
             for r in res.get("results", []):
                 if r["name"] == "loop":
-                    batch["scipy_loop"] = r | {"name": "scipy DOP853 loop (rtol 1e-10)"}
+                    batch["scipy_loop"] = r | {"name": f"scipy DOP853 loop, rtol {loop_rtol:g}"}
                     continue
                 scipy_pool.append(add(f"scipy DOP853 ref ({r['name']}, atol {r['atol']:g})",
                                       "two_soliton", arrays[r["name"]],
