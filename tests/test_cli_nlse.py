@@ -59,3 +59,12 @@ def test_unknown_case_exits_2(capsys):
         main(["simulate", "nlse", "--case", "kdv"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_mi_json_reports_growth_rate_near_theory(capsys):
+    # linear stability theory: g(K_max) = gamma A0^2 = 1 for the default plane wave
+    assert main(["simulate", "nlse", "--case", "mi", "--N", "128", "--frames", "40", "--quiet",
+                 "--x64", "--t-final", "10", "--method", "strang", "--dt", "0.01",
+                 "--param", "num_periods=4", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["measured"]["growth_rate"] == pytest.approx(1.0, rel=0.05)

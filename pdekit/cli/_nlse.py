@@ -164,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
             report["max_abs_error_peak"] = float(np.max(np.abs(us_np[i] - exact_peak)))
     if case.name == "two-soliton":
         report["measured"] = _two_soliton_shifts(case, x, us_np[-1])
+    if case.name == "mi":
+        from ..solvers.spectral import cases
+
+        report["measured"] = dict(growth_rate=cases.measure_growth_rate(
+            grid, ts, us_np, case.reference["k_max"]))
 
     if args.save:
         np.savez(args.save, x=x, t=ts, psi=us_np, **{f"diag_{k}": v for k, v in stats.items()},

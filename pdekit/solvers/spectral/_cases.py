@@ -253,6 +253,38 @@ def mi_growth_rate(wavenumber: float, amplitude: float = 1.0, *, beta: float = 1
     return abs(wavenumber) * math.sqrt(arg) if arg > 0 else 0.0
 
 
+def measure_growth_rate(grid, ts, us, wavenumber: float, *, max_fraction: float = 1e-2,
+                        min_growth: float = 3.0) -> float:
+    r"""Growth rate of the Fourier modes $\pm K$ fitted over the linear stage of a run.
+
+    The amplitude $a(t) = \sqrt{|\hat\psi_K|^2 + |\hat\psi_{-K}|^2}$ is fitted by
+    $\log a = g t + c$ (least squares) over the first contiguous run of saved times where it
+    has grown by more than `min_growth` over its initial value (the decaying eigen-component of
+    the seed noise has died out) and is still below `max_fraction` of the background mode
+    $|\hat\psi_0|$ (linear regime).
+
+    **Arguments:** `grid` (:class:`FourierGrid`), `ts` `(T,)`, `us` `(T, N)` complex states,
+    `wavenumber` $K$ (e.g. `case.reference["k_max"]`).
+
+    **Returns:** the fitted rate $g$, or NaN if fewer than 3 saved times fall in the window
+    (save more frames, or lower the seed amplitude `epsilon`).
+    """
+    ts = np.asarray(ts, dtype=np.float64)
+    u_hat = np.fft.fft(np.asarray(us), axis=-1)
+    j = grid.wavenumber_index(wavenumber)
+    amplitude = np.hypot(np.abs(u_hat[:, j]), np.abs(u_hat[:, -j]))
+    background = np.abs(u_hat[:, 0])
+    inside = (amplitude < max_fraction * background) & (amplitude > min_growth * amplitude[0])
+    if not inside.any():
+        return float("nan")
+    start = int(np.argmax(inside))
+    stop = start + (int(np.argmin(inside[start:])) if not inside[start:].all()
+                    else len(inside) - start)
+    if stop - start < 3:
+        return float("nan")
+    return float(np.polyfit(ts[start:stop], np.log(amplitude[start:stop]), 1)[0])
+
+
 def modulation_instability(amplitude: float = 1.0, epsilon: float = 1e-4, num_periods: int = 8,
                            seed: int = 0, *, beta: float = 1.0, gamma: float = 1.0,
                            num_points: int = 256, t_final: float = 30.0,

@@ -78,6 +78,9 @@ def test_modulation_instability_growth_rate(getkey):
     rate = np.polyfit(ts[window], np.log(amplitude[window]), 1)[0]
     assert rate == pytest.approx(case.reference["growth_rate"], rel=0.05)
     assert case.reference["growth_rate"] == pytest.approx(1.0)
+    # the library's automatic linear-stage fit (used by the CLI) agrees with theory too
+    auto = sp.cases.measure_growth_rate(grid, ts, sol.us, case.reference["k_max"])
+    assert auto == pytest.approx(case.reference["growth_rate"], rel=0.05)
     assert sp.cases.mi_growth_rate(3.0) == 0.0
 
 
