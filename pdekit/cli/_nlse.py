@@ -10,7 +10,8 @@ import time
 from ._common import add_common_options, emit_json, parse_params
 
 CASES = ("soliton", "two-soliton", "breather", "mi")
-METHODS = ("dopri8", "strang", "yoshida4", "etdrk4")
+METHODS = ("dopri8", "strang", "yoshida4", "splitstep6", "splitstep8", "lawson4", "lawson8",
+           "etdrk4")
 _DEFAULT_DT = 0.005
 _FIXED_DOMAIN = ("breather", "mi")  # domain set by the period / fastest-growing wavelength
 
@@ -78,6 +79,8 @@ def _build(args: argparse.Namespace):
         dt = args.dt
     else:
         method = {"strang": sp.StrangSplitting, "yoshida4": sp.Yoshida4,
+                  "splitstep6": sp.SplitStep6, "splitstep8": sp.SplitStep8,
+                  "lawson4": sp.LawsonRK4, "lawson8": sp.LawsonRK8,
                   "etdrk4": sp.ETDRK4}[args.method]()
         dt = _DEFAULT_DT if args.dt is None else args.dt
     if dt is not None and not dt > 0:

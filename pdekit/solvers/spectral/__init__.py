@@ -1,7 +1,8 @@
 """Pseudo-spectral solvers on periodic Fourier grids.
 
 Problems (:class:`NLSE`) are separate from time integrators (:class:`StrangSplitting`,
-:class:`Yoshida4`, :class:`ETDRK4`, :class:`Dopri8`); :func:`solve` combines them. Canonical
+:class:`Yoshida4`, :class:`SplitStep6`, :class:`SplitStep8`,
+:class:`LawsonRK4`, :class:`LawsonRK8`, :class:`ETDRK4`, :class:`Dopri8`); :func:`solve` combines them. Canonical
 NLSE cases with analytic references live in :mod:`pdekit.solvers.spectral.cases`.
 """
 
@@ -16,8 +17,12 @@ from ._dopri import Dopri8 as Dopri8
 from ._etdrk import ETDRK4 as ETDRK4
 from ._grid import ExponentialFilter as ExponentialFilter
 from ._grid import FourierGrid as FourierGrid
+from ._lawson import LawsonRK4 as LawsonRK4
+from ._lawson import LawsonRK8 as LawsonRK8
 from ._nlse import NLSE as NLSE
 from ._solve import solve as solve
+from ._split_step import SplitStep6 as SplitStep6
+from ._split_step import SplitStep8 as SplitStep8
 from ._split_step import StrangSplitting as StrangSplitting
 from ._split_step import Yoshida4 as Yoshida4
 
