@@ -10,8 +10,9 @@ import time
 from ._common import add_common_options, emit_json, parse_params
 
 CASES = ("soliton", "two-soliton", "breather", "mi")
-METHODS = ("dopri8", "strang", "yoshida4", "splitstep6", "splitstep8", "lawson4", "lawson8",
-           "etdrk4")
+METHODS = ("dopri8", "lawsondopri8", "strang", "yoshida4", "splitstep6", "splitstep8", "lawson4",
+           "lawson8", "etdrk4")
+_ADAPTIVE = ("dopri8", "lawsondopri8")
 _DEFAULT_DT = 0.005
 _FIXED_DOMAIN = ("breather", "mi")  # domain set by the period / fastest-growing wavelength
 
@@ -30,11 +31,11 @@ def add_parser(subparsers):
     p.add_argument("--frames", type=int, default=None, help="saved frames (default 101)")
     p.add_argument("--method", choices=METHODS, default="dopri8", help="time integrator")
     p.add_argument("--dt", type=float, default=None,
-                   help=f"fixed step (default {_DEFAULT_DT}) or Dopri8's first trial step")
+                   help=f"fixed step (default {_DEFAULT_DT}) or the adaptive methods' first trial step")
     p.add_argument("--rtol", type=float, default=None,
-                   help="Dopri8 rtol (default 1e-10 with --x64, else 1e-5)")
+                   help="Dopri8/LawsonDopri8 rtol (default 1e-10 with --x64, else 1e-5)")
     p.add_argument("--atol", type=float, default=None,
-                   help="Dopri8 atol (default 1e-12 with --x64, else 1e-7)")
+                   help="Dopri8/LawsonDopri8 atol (default 1e-12 with --x64, else 1e-7)")
     p.add_argument("--beta", type=float, default=None, help="dispersion (default 1)")
     p.add_argument("--gamma", type=float, default=None, help="nonlinearity (default 1)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
@@ -73,8 +74,9 @@ def _build(args: argparse.Namespace):
     case = sp.cases.get(args.case, **params)
     grid = case.grid()
     problem = case.problem(grid)
-    if args.method == "dopri8":
-        method = sp.Dopri8(rtol=args.rtol, atol=args.atol)
+    if args.method in _ADAPTIVE:
+        method = {"dopri8": sp.Dopri8, "lawsondopri8": sp.LawsonDopri8}[args.method](
+            rtol=args.rtol, atol=args.atol)
         method.tolerances(grid.dtype)
         dt = args.dt
     else:
@@ -147,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
                         t0=case.t0, t1=case.t1, num_frames=case.num_frames),
         method=dict(name=args.method, dt=dt, **(
             dict(zip(("rtol", "atol"), method.tolerances(grid.dtype)))
-            if args.method == "dopri8" else {})),
+            if args.method in _ADAPTIVE else {})),
         dtype=str(grid.complex_dtype), steps=steps, wall_time_s=wall,
         compile_time_s=compile_time,
         final_drift=dict(mass=stats["mass_drift"][-1], momentum=stats["momentum_drift"][-1],

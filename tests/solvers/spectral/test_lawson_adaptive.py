@@ -1,0 +1,154 @@
+"""Adaptive Lawson RK8(7) (`LawsonDopri8`): accuracy, tolerance proportionality, agreement with
+Dopri8, step selection, batching, forward-mode derivatives, result codes and validation."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from pdekit.solvers import RESULTS
+from pdekit.solvers import spectral as sp
+
+from ...helpers import convergence_rate
+
+
+@functools.cache
+def _soliton_errors(rtol):
+    case = sp.cases.soliton()  # N = 512, travels 16 widths
+    grid = case.grid()
+    sol = sp.solve(case.problem(grid), sp.LawsonDopri8(rtol=rtol, atol=1e-2 * rtol),
+                   case.u0(grid), case.t1, saveat=np.linspace(0.0, case.t1, 5))
+    err = float(jnp.max(jnp.abs(sol.us[-1] - case.exact(grid, case.t1))))
+    return err, sol
+
+
+def test_soliton_accuracy_against_analytic():
+    err, sol = _soliton_errors(1e-10)
+    assert err < 1e-9, err
+    steps = int(sol.stats["num_steps"])
+    assert steps == int(sol.stats["num_accepted_steps"]) + int(sol.stats["num_rejected_steps"])
+    assert float(jnp.max(jnp.abs(sol.stats["mass_drift"]))) < 1e-10
+    assert sol.result == RESULTS.successful
+
+
+def test_tolerance_proportionality():
+    rtols = [1e-6, 1e-8, 1e-10]
+    errors = [_soliton_errors(r)[0] for r in rtols]
+    slope = convergence_rate(rtols, errors)
+    assert slope >= 0.7, (slope, errors)
+    steps = [int(_soliton_errors(r)[1].stats["num_steps"]) for r in rtols]
+    # 8th order: steps grow like rtol^(-1/8), i.e. x1.78 per factor 100.
+    assert steps[0] < steps[1] < steps[2] < 4 * steps[0], steps
+
+
+@functools.cache
+def _two_soliton():
+    case = sp.cases.two_soliton(num_points=256)
+    grid = case.grid()
+    return case, grid, case.problem(grid), case.u0(grid)
+
+
+def test_two_soliton_agrees_with_dopri8():
+    case, grid, problem, u0 = _two_soliton()
+    ts = np.linspace(0.0, case.t1, 11)
+    ours = sp.solve(problem, sp.LawsonDopri8(rtol=1e-11, atol=1e-13), u0, case.t1, saveat=ts)
+    ref = sp.solve(problem, sp.Dopri8(rtol=1e-12, atol=1e-14), u0, case.t1, saveat=ts)
+    np.testing.assert_allclose(ours.ts, ts, rtol=0, atol=1e-14)
+    diff = float(jnp.max(jnp.abs(ours.us - ref.us)))
+    assert diff < 1e-9, diff
+    # Same tableau, but no per-stage exponential and exact landing on save times: not more
+    # steps than diffrax's Dopri8 at the same tolerances.
+    ref_same = sp.solve(problem, sp.Dopri8(rtol=1e-11, atol=1e-13), u0, case.t1, saveat=ts)
+    assert int(ours.stats["num_steps"]) <= 1.2 * int(ref_same.stats["num_steps"])
+
+
+def test_smaller_steps_at_the_collision():
+    case, grid, problem, u0 = _two_soliton()
+    tc = case.reference["t_collision"]
+    method = sp.LawsonDopri8(rtol=1e-9, atol=1e-11)
+    # Same window length 0.2 tc: solitons far apart vs. the approach to the collision
+    # (a 40 % step increase at rtol 1e-9 on this case).
+    w = 0.2 * tc
+    start = sp.solve(problem, method, u0, 0.8 * tc).us[-1]
+    n_before = int(sp.solve(problem, method, u0, w).stats["num_steps"])
+    n_during = int(sp.solve(problem, method, start, w).stats["num_steps"])
+    assert n_during > 1.25 * n_before, (n_before, n_during)
+
+
+def test_vmap_matches_loop_over_u0_and_coefficients():
+    grid = sp.FourierGrid(64, 20.0)
+    method = sp.LawsonDopri8(rtol=1e-9, atol=1e-11)
+    u0s = jnp.stack([sp.cases.soliton(1.0, 0.5, position=s).exact(grid, 0.0)
+                     for s in (-2.0, 0.0, 2.0)])
+    gammas = jnp.array([0.8, 1.0, 1.3])
+    ts = np.linspace(0.0, 0.5, 3)
+
+    def run(u0, gamma):
+        return sp.solve(sp.NLSE(grid, 1.0, gamma), method, u0, 0.5, saveat=ts).us
+
+    batched = jax.vmap(run)(u0s, gammas)
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], run(u0s[i], gammas[i]), rtol=0, atol=1e-13)
+
+
+def test_forward_mode_derivative_and_no_reverse_mode():
+    grid = sp.FourierGrid(64, 20.0)
+    u0 = sp.cases.soliton(1.0, 0.5, position=0.0).exact(grid, 0.0)
+    method = sp.LawsonDopri8(rtol=1e-11, atol=1e-13)
+
+    def final_real(gamma):
+        return jnp.real(sp.solve(sp.NLSE(grid, 1.0, gamma), method, u0, 0.5).us[-1, 32])
+
+    _, tangent = jax.jvp(final_real, (1.0,), (1.0,))
+    d = 1e-5
+    fd = (final_real(1.0 + d) - final_real(1.0 - d)) / (2 * d)
+    assert abs(float(tangent) - float(fd)) < 1e-6, (tangent, fd)
+    with pytest.raises(ValueError, match="Reverse-mode"):
+        jax.grad(final_real)(1.0)
+
+
+def test_max_steps_result_code():
+    case, grid, problem, u0 = _two_soliton()
+    sol = sp.solve(problem, sp.LawsonDopri8(rtol=1e-8), u0, case.t1, max_steps=5, throw=False)
+    assert sol.result == RESULTS.max_steps_reached
+    assert int(sol.stats["num_steps"]) == 5
+    with pytest.raises(Exception, match="maximum number of steps"):
+        sp.solve(problem, sp.LawsonDopri8(rtol=1e-8), u0, case.t1, max_steps=5)
+
+
+def test_save_times_hit_exactly_including_duplicates_and_t0():
+    case = sp.cases.soliton(1.0, 0.5, position=0.0)
+    grid = case.grid()  # N = 512 on L = 80: spatially resolved to 1e-12
+    ts = np.array([0.0, 0.0, 0.1, 0.1, 0.37, 1.0])
+    sol = sp.solve(case.problem(grid), sp.LawsonDopri8(rtol=1e-10, atol=1e-12),
+                   case.u0(grid), 1.0, saveat=ts)
+    np.testing.assert_allclose(sol.us[0], case.u0(grid), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(sol.us[2], sol.us[3], rtol=0, atol=0)
+    for t, u in zip(ts, sol.us):
+        assert float(jnp.max(jnp.abs(u - case.exact(grid, t)))) < 1e-9
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(rtol=-1.0), "rtol"), (dict(atol=0.0), "atol"), (dict(rtol=float("nan")), "rtol"),
+    (dict(safety=1.5), "safety"), (dict(factormin=2.0), "factormin"), (dict(pcoeff=-1.0), "pcoeff"),
+])
+def test_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sp.LawsonDopri8(**kwargs)
+
+
+def test_rtol_below_precision_raises():
+    grid = sp.FourierGrid(64, 20.0)
+    with pytest.raises(ValueError, match="rtol"):
+        sp.solve(sp.NLSE(grid), sp.LawsonDopri8(rtol=1e-20), jnp.ones(64), 1.0)
+
+
+def test_float32_smoke(float32):
+    case = sp.cases.soliton(position=0.0, velocity=0.5)
+    grid = sp.FourierGrid(128, 40.0)
+    sol = sp.solve(case.problem(grid), sp.LawsonDopri8(), case.u0(grid), 1.0)
+    assert sol.us.dtype == jnp.complex64
+    err = float(jnp.max(jnp.abs(sol.us[-1] - case.exact(grid, 1.0))))
+    assert err < 1e-4, err
