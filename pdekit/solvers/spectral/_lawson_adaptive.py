@@ -161,27 +161,24 @@ class LawsonDopri8(AbstractAdaptiveMethod):
         h0 = jnp.minimum(h0, jnp.maximum(span, 0.0)).astype(real)
         h0 = jnp.where(h0 > 0, h0, 1e-6).astype(real)
 
-        # state: (t, u_hat, h, prev_err, idx, us, steps, accepted, rejected, result)
-        init = (t0, u_hat0, h0, jnp.asarray(1.0, real), jnp.asarray(0),
-                jnp.zeros((num_saves,) + u_hat0.shape, u_hat0.dtype),
-                jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), RESULTS.successful)
-
-        def pending_save(state):
-            t, idx = state[0], state[4]
-            return (idx < num_saves) & (ts[jnp.minimum(idx, num_saves - 1)] <= t)
-
         def cond(state):
             _, _, _, _, idx, _, steps, _, _, result = state
-            return ((idx < num_saves) & (result == RESULTS.successful)
-                    & ((steps < max_steps) | pending_save(state)))
+            return (idx < num_saves) & (result == RESULTS.successful) & (steps < max_steps)
 
-        def save(state):
-            t, u, h, prev, idx, us, steps, acc, rej, result = state
-            return (t, u, h, prev, idx + 1, us.at[idx].set(u), steps, acc, rej, result)
+        def store_due(t, u, idx, us):
+            # Store `u` at every save time already reached (t0, duplicates, a landed step);
+            # an inner loop touching only (idx, us), so the buffer is updated in place.
+            def due(c):
+                return (c[0] < num_saves) & (ts[jnp.minimum(c[0], num_saves - 1)] <= t)
+
+            def put(c):
+                return c[0] + 1, c[1].at[c[0]].set(u)
+
+            return jax.lax.while_loop(due, put, (idx, us))
 
         def step(state):
             t, u, h, prev, idx, us, steps, acc, rej, result = state
-            target = ts[idx]
+            target = ts[jnp.minimum(idx, num_saves - 1)]
             remaining = target - t
             clipped = remaining <= 1.01 * h
             h_try = jnp.where(clipped, remaining, h)
@@ -207,13 +204,17 @@ class LawsonDopri8(AbstractAdaptiveMethod):
             result = RESULTS.where(
                 collapsed, RESULTS.where(finite, RESULTS.step_size_too_small,
                                          RESULTS.nonfinite), result)
+            idx, us = store_due(t, u, idx, us)
             return (t, u, h_next.astype(real), prev, idx, us, steps + 1,
                     acc + accept.astype(acc.dtype), rej + (~accept).astype(rej.dtype), result)
 
-        def body(state):
-            return jax.lax.cond(pending_save(state), save, step, state)
+        # state: (t, u_hat, h, prev_err, idx, us, steps, accepted, rejected, result)
+        idx0, us0 = store_due(t0, u_hat0, jnp.asarray(0),
+                              jnp.zeros((num_saves,) + u_hat0.shape, u_hat0.dtype))
+        init = (t0, u_hat0, h0, jnp.asarray(1.0, real), idx0, us0,
+                jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), RESULTS.successful)
 
-        t, _, _, _, idx, us, steps, acc, rej, result = jax.lax.while_loop(cond, body, init)
+        t, _, _, _, idx, us, steps, acc, rej, result = jax.lax.while_loop(cond, step, init)
         result = RESULTS.where((idx < num_saves) & (result == RESULTS.successful),
                                RESULTS.max_steps_reached, result)
         return us, steps, acc, rej, result
