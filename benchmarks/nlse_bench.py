@@ -14,10 +14,11 @@ with v = 2, -2) and a single soliton (A = 2, x0 = 0, v = 1), 100 saved frames.
   as ``reference.spatial_err_of_N_grid``: at N = 512 it is ~1e-6, set by the collision peak.
 * Timings: best of several runs after the first call; pdekit's first call (trace + XLA compile
   + one run) is reported separately as ``compile_s``.
-* "Same accuracy" (work-precision): pdekit runs Dopri8 at a tolerance sweep and each fixed-step
-  method at a dt sweep; scipy runs a tolerance sweep. For two accuracy levels, the error of
-  Dopri8 at its default tolerances (rtol 1e-10, atol 1e-12) and a practical 1e-6 (about the
-  N = 512 grid's spatial error and the peer's filter cap), each side's cheapest run reaching the
+* "Same accuracy" (work-precision): pdekit runs Dopri8 (and LawsonDopri8) at a tolerance
+  sweep and each fixed-step method at a dt sweep; scipy runs a tolerance sweep. For two
+  accuracy levels, the error of Dopri8 at its default tolerances (rtol 1e-10, atol 1e-12) and a
+  practical 1e-6 (about the N = 512 grid's spatial error and the peer's filter cap), each side's
+  cheapest run reaching the
   level is compared: speed-up = scipy time / pdekit time.
 * Batch: 64 two-soliton runs with random amplitudes/positions/velocities; pdekit vmaps one
   solve (its runs matched at the 1e-6 level) over the batch, compiled ahead of time; the
@@ -54,6 +55,8 @@ PEER_TOL = dict(rtol=1e-9, atol=1e-11)  # peer solve() defaults
 FULL = dict(N=512, L=50.0, t1=20.0, nframes=100, batch=64, ref_loop=6,
             dts=(0.05, 0.02, 0.01, 0.005, 0.0025, 0.00125), scipy_rtols=(1e-6, 1e-8, 1e-10, 1e-12),
             dopri_rtols=(1e-10, 1e-8, 1e-6), repeat=5, practical_level=1e-6,
+            adaptive=tuple((name, getattr(sp, name)) for name in ("Dopri8", "LawsonDopri8")
+                           if hasattr(sp, name)),
             fixed=tuple((name, getattr(sp, cls)) for name, cls in (
                 ("Yoshida4", "Yoshida4"), ("SplitStep6", "SplitStep6"),
                 ("SplitStep8", "SplitStep8"), ("LawsonRK4", "LawsonRK4"),
@@ -61,7 +64,8 @@ FULL = dict(N=512, L=50.0, t1=20.0, nframes=100, batch=64, ref_loop=6,
                 ("Strang", "StrangSplitting")) if hasattr(sp, cls)))
 QUICK = dict(N=128, L=50.0, t1=1.0, nframes=5, batch=4, ref_loop=2,
              dts=(0.01,), scipy_rtols=(1e-8,), dopri_rtols=(1e-10,), repeat=2,
-             practical_level=1e-2, fixed=(("Yoshida4", sp.Yoshida4),))
+             practical_level=1e-2, fixed=(("Yoshida4", sp.Yoshida4),),
+             adaptive=(("Dopri8", sp.Dopri8),))
 
 
 # --------------------------------------------------------------------------- problem data
@@ -171,8 +175,9 @@ def main(argv=None):
     u_one = soliton(x, 0.0, ONE["amplitude"], ONE["position"], ONE["velocity"], L)
     exact_one = soliton(x[None], ts[:, None], ONE["amplitude"], ONE["position"],
                         ONE["velocity"], L)
-    rows, out = [], {"benchmark": "nlse", "quick": args.quick, "config": {**cfg, **TWO,
-                                                        "fixed": [m for m, _ in cfg["fixed"]]},
+    config = {**cfg, **TWO, "fixed": [m for m, _ in cfg["fixed"]],
+              "adaptive": [m for m, _ in cfg["adaptive"]]}
+    rows, out = [], {"benchmark": "nlse", "quick": args.quick, "config": config,
                      "machine": H.machine_info(), "threads": H.threads_summary(),
                      "versions": H.versions("pdekit", "jax", "jaxlib", "diffrax", "numpy",
                                             "scipy")}
@@ -215,12 +220,13 @@ def main(argv=None):
     # 1. pdekit Dopri8: tolerance sweep (the default rtol 1e-10, atol 1e-12 comes first)
     pool = []  # every pdekit two-soliton run: the work-precision set
     dopri_method = None
-    for rtol in cfg["dopri_rtols"]:
-        method = sp.Dopri8(rtol=rtol, atol=rtol * 1e-2)
-        dopri_method = dopri_method or method
-        us, info = time_pdekit(N, L, method, t1, nf, u_two, rep)
-        pool.append(add(f"pdekit Dopri8 (rtol {rtol:g}, atol {rtol * 1e-2:g})", "two_soliton",
-                        us, info, contender="pdekit", method="Dopri8", tol=rtol))
+    for mname, make in cfg["adaptive"]:
+        for rtol in cfg["dopri_rtols"]:
+            method = make(rtol=rtol, atol=rtol * 1e-2)
+            dopri_method = dopri_method or method
+            us, info = time_pdekit(N, L, method, t1, nf, u_two, rep)
+            pool.append(add(f"pdekit {mname} (rtol {rtol:g}, atol {rtol * 1e-2:g})",
+                            "two_soliton", us, info, contender="pdekit", method=mname, tol=rtol))
 
     # 2. fixed-step methods: dt sweep
     for mname, make in cfg["fixed"]:
@@ -292,8 +298,9 @@ def main(argv=None):
         if row is None or any(v.get("name") == row["name"] for v in batch.values()
                               if isinstance(v, dict)):
             continue
-        method = sp.Dopri8(rtol=row["tol"], atol=row["tol"] * 1e-2) \
-            if row["method"] == "Dopri8" else dict(cfg["fixed"])[row["method"]]()
+        adaptive = dict(cfg["adaptive"])
+        method = adaptive[row["method"]](rtol=row["tol"], atol=row["tol"] * 1e-2) \
+            if row["method"] in adaptive else dict(cfg["fixed"])[row["method"]]()
         batch[key] = time_pdekit_batch(N, L, method, t1, nf, u_batch, dt=row.get("dt")) | \
             {"name": row["name"], "err_final_single_run": row["err_final"]}
     print(f"  batch of {cfg['batch']}: " + ", ".join(
