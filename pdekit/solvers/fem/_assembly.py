@@ -84,26 +84,47 @@ def _weights(space: FunctionSpace, vals: Array) -> Float[Array, "cells q"]:
     return vals * space.qweights[None, :] * space.det[:, None]
 
 
+def _physical_gradients(space: FunctionSpace) -> Float[Array, "cells q k d"]:
+    """Basis gradients at the quadrature points, ``dphi @ inv_jac`` for every cell.
+
+    The contraction over the (at most 3) reference axes is unrolled into broadcast products:
+    XLA's CPU backend runs batches of tiny ``dot_general``s (what a vmapped matmul becomes)
+    several times slower than the single fused elementwise loop this compiles to."""
+    dphi = space.dphi if space.element.order > 1 else space.dphi[:1]  # P1: constant per cell
+    dim = dphi.shape[-1]
+    return sum(dphi[None, :, :, r, None] * space.inv_jac[:, None, None, r, :]
+               for r in range(dim))
+
+
 def _local_stiffness(space: FunctionSpace, a_q: Array) -> Float[Array, "cells k k"]:
-    wa = _weights(space, a_q)  # (cells, q)
-
-    def kernel(inv_jac, wa_c):
-        grads = space.dphi @ inv_jac  # (q, k, d): physical gradients at the quadrature points
-        return jnp.einsum("q,qid,qjd->ij", wa_c, grads, grads)
-
-    if space.element.order == 1:
-        # P1 gradients are constant on a cell: one outer product per cell
-        def kernel(inv_jac, wa_c):  # noqa: F811
-            g = space.dphi[0] @ inv_jac
-            return jnp.sum(wa_c) * (g @ g.T)
-
+    wa = _weights(space, a_q)  # (cells, q) or (cells, 1)
     wa = jnp.broadcast_to(wa, (space.num_cells, space.qweights.shape[0]))
-    return jax.vmap(kernel)(space.inv_jac, wa)
+    if space.element.order == 1:
+        return _local_stiffness_p1(space, jnp.sum(wa, axis=1))
+    grads = _physical_gradients(space)  # (cells, q, k, d)
+    # sum_q w_q sum_d g_qid g_qjd, unrolled over d (see _physical_gradients)
+    prod = sum(grads[:, :, :, None, r] * grads[:, :, None, :, r] for r in range(grads.shape[-1]))
+    return jnp.sum(wa[:, :, None, None] * prod, axis=1)
+
+
+def _local_stiffness_p1(space: FunctionSpace, w: Array) -> Float[Array, "cells k k"]:
+    """P1: constant gradients, ``K_c = w_c G_c G_c^T``, written per component on `(cells,)`
+    arrays (k <= 4, d <= 3), which XLA fuses into one pass over the cells (2.5x faster than
+    the broadcast form at 2e6 cells)."""
+    dphi, inv_jac = space.dphi[0], space.inv_jac  # (k, d), (cells, d, d)
+    k, dim = dphi.shape
+    g = [[sum(dphi[i, r] * inv_jac[:, r, e] for r in range(dim)) for e in range(dim)]
+         for i in range(k)]
+    rows = [jnp.stack([w * sum(g[i][e] * g[j][e] for e in range(dim)) for j in range(k)], -1)
+            for i in range(k)]
+    return jnp.stack(rows, -2)
 
 
 def _local_mass(space: FunctionSpace, c_q: Array) -> Float[Array, "cells k k"]:
     wc = jnp.broadcast_to(_weights(space, c_q), (space.num_cells, space.qweights.shape[0]))
-    return jax.vmap(lambda w: jnp.einsum("q,qi,qj->ij", w, space.phi, space.phi))(wc)
+    k = space.phi.shape[1]
+    phiphi = (space.phi[:, :, None] * space.phi[:, None, :]).reshape(-1, k * k)  # (q, k*k)
+    return (wc @ phiphi).reshape(space.num_cells, k, k)  # one GEMM over all cells
 
 
 def _to_csr(space: FunctionSpace, local: Array) -> CSRMatrix:
