@@ -28,7 +28,7 @@ import scipy.sparse as sps
 
 from ..._misc import check_positive_int
 from ._base import AbstractPreconditioner
-from ._sparse import CSRMatrix, SparsityPattern
+from ._sparse import CSRMatrix, SparsityPattern, matvec_operator
 
 
 class _LinearMap(eqx.Module):
@@ -257,6 +257,7 @@ class AMG(AbstractPreconditioner):
     def operator(self, A: CSRMatrix):
         ops = self.coarse_operators(A)
         smoothers = [_chebyshev_setup(op) for op in ops[:-1]]
+        matvecs = [matvec_operator(op) for op in ops[:-1]]
         coarse = ops[-1].todense()
         chol = jnp.linalg.cholesky(coarse)
         degree, ratio = self.degree, self.lower_ratio
@@ -264,12 +265,12 @@ class AMG(AbstractPreconditioner):
         def vcycle(level, r):
             if level == len(self.levels):
                 return jsl.cho_solve((chol, True), r)
-            op, lev = ops[level], self.levels[level]
+            op, lev = matvecs[level], self.levels[level]
             P = CSRMatrix(lev.P.pattern, lev.P.data.astype(r.dtype))
             R = CSRMatrix(lev.R.pattern, lev.R.data.astype(r.dtype))
             inv_diag, lam = smoothers[level]
             x = _chebyshev(op, inv_diag, lam, ratio, degree, jnp.zeros_like(r), r)
-            rc = R.matvec(r - op.matvec(x))
+            rc = R.matvec(r - op(x))
             x = x + P.matvec(vcycle(level + 1, rc))
             return _chebyshev(op, inv_diag, lam, ratio, degree, x, r)
 
@@ -293,7 +294,7 @@ def _chebyshev_setup(A: CSRMatrix):
 
 
 def _chebyshev(A, inv_diag, lam_max, ratio, degree, x, b):
-    """``degree`` steps of Chebyshev iteration for ``A x = b`` preconditioned by ``D^{-1}``,
+    """(``A`` is the matvec function.) ``degree`` steps of Chebyshev iteration for ``A x = b`` preconditioned by ``D^{-1}``,
     targeting eigenvalues in ``[lam_max/ratio, lam_max]``. The update is a fixed polynomial
     in ``D^{-1} A``, hence self-adjoint in the A-inner product (symmetric V-cycle)."""
     lam_min = lam_max / ratio
@@ -301,12 +302,12 @@ def _chebyshev(A, inv_diag, lam_max, ratio, degree, x, b):
     delta = 0.5 * (lam_max - lam_min)
     sigma = theta / delta
     rho = 1 / sigma
-    res = b - A.matvec(x)
+    res = b - A(x)
     d = inv_diag * res / theta
     for i in range(degree):
         x = x + d
         if i + 1 < degree:
-            res = res - A.matvec(d)
+            res = res - A(d)
             rho_new = 1 / (2 * sigma - rho)
             d = (rho_new * rho) * d + (2 * rho_new / delta) * (inv_diag * res)
             rho = rho_new

@@ -9,7 +9,7 @@ from jaxtyping import Array, Float
 
 from ..._misc import check_finite_scalar, check_positive_int, default_float_dtype
 from ._base import AbstractLinearMethod, AbstractPreconditioner, Stats, residual_norm
-from ._sparse import CSRMatrix
+from ._sparse import CSRMatrix, matvec_operator
 
 
 class Jacobi(AbstractPreconditioner):
@@ -112,6 +112,7 @@ def pcg(
 ) -> tuple[Float[Array, " n"], Stats]:
     """Preconditioned CG from ``x0 = 0`` (no differentiation rule; see :func:`solve`)."""
     dtype = b.dtype
+    matvec = matvec_operator(A)
     bnorm = jnp.sqrt(jnp.vdot(b, b).real)
     tol = jnp.maximum(rtol * bnorm, jnp.asarray(atol, dtype))
     z = precond(b)
@@ -126,7 +127,7 @@ def pcg(
 
     def body(state):
         x, r, p, rz, _, k = state
-        Ap = A.matvec(p)
+        Ap = matvec(p)
         pAp = jnp.vdot(p, Ap).real
         alpha = rz / pAp
         x = x + alpha * p
