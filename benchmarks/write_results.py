@@ -116,7 +116,7 @@ def fem_section(d, cmd):
             ("assembly_cpu_per_wall", "cpu/wall", ".2f"),
             ("solver", "solvers", "s")]
     dd = d["pdekit_darcy"]
-    drows = [{"name": f"pdekit jax.vmap ({k})", "time_s": v["time"]["best"],
+    drows = [{"name": f"pdekit ({k}; chunked = Poisson.solve_batch, else jax.vmap)", "time_s": v["time"]["best"],
               "compile_s": v["compile_s"], "solves_per_s": v["solves_per_s"]}
              for k, v in dd.items() if isinstance(v, dict)]
     sk = d["skfem"].get("darcy") if isinstance(d["skfem"], dict) else None
