@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -77,8 +78,12 @@ def test_fem_bench_quick(outputs):
     assert r["amg_converged"] and r["amg_setup_s"] > 0
     # P1 on a 16 x 16 mesh: nodal error O(h^2), the same for both solvers
     assert r["amg_err_max"] < 1e-2 and abs(r["amg_err_max"] - r["direct_err_max"]) < 1e-6
-    for name in ("amg_cg", "direct"):
+    paths = ("amg_cg", "direct", "amg_cg_chunked")  # vmap AMG-CG, vmap Direct, solve_batch
+    for name in paths:
         dd = d["pdekit_darcy"][name]
         _positive_time(dd["time"])
         assert dd["solves_per_s"] > 0 and len(dd["u_mean"]) == d["config"]["darcy_batch"]
-    assert d["summary"]["darcy_best_pdekit"] in ("amg_cg", "direct")
+    # every batching path solves the same systems
+    means = np.array([d["pdekit_darcy"][name]["u_mean"] for name in paths])
+    np.testing.assert_allclose(means, means[:1].repeat(len(paths), 0), rtol=1e-6)
+    assert d["summary"]["darcy_best_pdekit"] in paths
