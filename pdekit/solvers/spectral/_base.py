@@ -6,6 +6,7 @@ import abc
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax.numpy as jnp
 from jaxtyping import Array, Complex, PyTree
 
 
@@ -36,4 +37,24 @@ class AbstractFixedStepMethod(AbstractMethod):
 
 
 class AbstractAdaptiveMethod(AbstractMethod):
-    """An adaptive method with error control (`rtol`, `atol`)."""
+    """An adaptive method with error control (`rtol`, `atol`; `None` means the dtype's
+    default, resolved by :meth:`tolerances`)."""
+
+    rtol: eqx.AbstractVar[float | None]
+    atol: eqx.AbstractVar[float | None]
+
+    def tolerances(self, dtype) -> tuple[float, float]:
+        """`(rtol, atol)` resolved for a real `dtype` (defaults 1e-10/1e-12 in float64,
+        1e-5/1e-7 in float32) and validated against its precision."""
+        double = jnp.dtype(dtype) == jnp.float64
+        rtol = self.rtol if self.rtol is not None else (1e-10 if double else 1e-5)
+        atol = self.atol if self.atol is not None else (1e-12 if double else 1e-7)
+        eps = float(jnp.finfo(dtype).eps)
+        # Only rtol is bounded by the precision: atol is absolute (RMS of psi), and a small one
+        # is harmless next to the rtol term for the modes that carry the solution.
+        if rtol < 10 * eps:
+            raise ValueError(
+                f"`{type(self).__name__}(rtol={rtol:g})` is below 10 machine epsilons of "
+                f"{jnp.dtype(dtype)} ({10 * eps:.1e}); loosen it or call "
+                "`pdekit.enable_x64()` first.")
+        return rtol, atol

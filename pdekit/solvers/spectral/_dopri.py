@@ -52,20 +52,6 @@ class Dopri8(AbstractAdaptiveMethod):
             if value is not None:
                 check_finite_scalar(name, value, positive=True)
 
-    def tolerances(self, dtype) -> tuple[float, float]:
-        """`(rtol, atol)` resolved for a real `dtype`, validated against its precision."""
-        double = jnp.dtype(dtype) == jnp.float64
-        rtol = self.rtol if self.rtol is not None else (1e-10 if double else 1e-5)
-        atol = self.atol if self.atol is not None else (1e-12 if double else 1e-7)
-        eps = float(jnp.finfo(dtype).eps)
-        # Only rtol is bounded by the precision: atol is absolute (RMS of psi), and a small one
-        # is harmless next to the rtol term for the modes that carry the solution.
-        if rtol < 10 * eps:
-            raise ValueError(
-                f"`Dopri8(rtol={rtol:g})` is below 10 machine epsilons of {jnp.dtype(dtype)} "
-                f"({10 * eps:.1e}); loosen it or call `pdekit.enable_x64()` first.")
-        return rtol, atol
-
     def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps):
         """Integrate from `t0` and return `(u_hats at ts, num_steps, num_accepted,
         num_rejected, result)`."""

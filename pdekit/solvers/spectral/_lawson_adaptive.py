@@ -138,19 +138,6 @@ class LawsonDopri8(AbstractAdaptiveMethod):
             raise ValueError("need 0 < `factormin` < 1 < `factormax`, got "
                              f"factormin={self.factormin}, factormax={self.factormax}.")
 
-    def tolerances(self, dtype) -> tuple[float, float]:
-        """`(rtol, atol)` resolved for a real `dtype`, validated against its precision."""
-        double = jnp.dtype(dtype) == jnp.float64
-        rtol = self.rtol if self.rtol is not None else (1e-10 if double else 1e-5)
-        atol = self.atol if self.atol is not None else (1e-12 if double else 1e-7)
-        eps = float(jnp.finfo(dtype).eps)
-        if rtol < 10 * eps:
-            raise ValueError(
-                f"`LawsonDopri8(rtol={rtol:g})` is below 10 machine epsilons of "
-                f"{jnp.dtype(dtype)} ({10 * eps:.1e}); loosen it or call "
-                "`pdekit.enable_x64()` first.")
-        return rtol, atol
-
     def _nodes(self):
         """The distinct nonzero stage nodes, and 1 (the full step)."""
         return tuple(sorted((set(self._tableau[3]) | {1.0}) - {0.0}))
