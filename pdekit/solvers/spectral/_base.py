@@ -9,6 +9,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Complex, PyTree
 
+from ..._misc import check_finite_scalar
+
 
 class AbstractMethod(eqx.Module):
     """A time integrator for a semilinear problem $\\hat u_t = \\mathcal{L}\\hat u + \\mathcal{N}(\\hat u)$
@@ -42,6 +44,12 @@ class AbstractAdaptiveMethod(AbstractMethod):
 
     rtol: eqx.AbstractVar[float | None]
     atol: eqx.AbstractVar[float | None]
+
+    def __check_init__(self):  # equinox runs this for every subclass too
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if value is not None:
+                check_finite_scalar(name, value, positive=True)
 
     def tolerances(self, dtype) -> tuple[float, float]:
         """`(rtol, atol)` resolved for a real `dtype` (defaults 1e-10/1e-12 in float64,

@@ -9,7 +9,6 @@ import equinox as eqx
 import jax.numpy as jnp
 
 
-from ..._misc import check_finite_scalar
 from .._solution import RESULTS
 from ._base import AbstractAdaptiveMethod
 
@@ -45,12 +44,6 @@ class Dopri8(AbstractAdaptiveMethod):
     pcoeff: float = eqx.field(static=True, default=0.0)
     icoeff: float = eqx.field(static=True, default=1.0)
     dcoeff: float = eqx.field(static=True, default=0.0)
-
-    def __check_init__(self):
-        for name in ("rtol", "atol"):
-            value = getattr(self, name)
-            if value is not None:
-                check_finite_scalar(name, value, positive=True)
 
     def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps):
         """Integrate from `t0` and return `(u_hats at ts, num_steps, num_accepted,

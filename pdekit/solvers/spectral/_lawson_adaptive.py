@@ -123,11 +123,7 @@ class LawsonDopri8(AbstractAdaptiveMethod):
     factormin: float = eqx.field(static=True, default=0.2)
     factormax: float = eqx.field(static=True, default=10.0)
 
-    def __check_init__(self):
-        for name in ("rtol", "atol"):
-            value = getattr(self, name)
-            if value is not None:
-                check_finite_scalar(name, value, positive=True)
+    def __check_init__(self):  # rtol/atol: AbstractAdaptiveMethod.__check_init__
         for name in ("pcoeff", "icoeff"):
             value = check_finite_scalar(name, getattr(self, name))
             if value < 0:
