@@ -120,8 +120,15 @@ def solve(problem: NLSE, method: AbstractMethod, u0: ArrayLike, t1: float, *, t0
         if max_steps is not None and total > max_steps:
             raise ValueError(f"`dt`={dt} needs {total} steps, more than `max_steps`={max_steps}; "
                              "raise `max_steps` or `dt`.")
+        # Equal save intervals (zero-length ones, e.g. a save at t0, aside) share one step size,
+        # so the step coefficients (propagators, ETDRK4's contour integrals) are built once.
+        widths = np.diff(bounds)
+        positive = widths[widths > 0]
+        uniform = bool(positive.size) and bool(np.allclose(positive, positive[0], rtol=1e-12,
+                                                           atol=0.0))
+        h_shared = jnp.asarray(positive[0] / num_substeps if uniform else 0.0, dtype=real_dtype)
         return _solve_fixed(problem, method, u0, jnp.asarray(bounds, dtype=real_dtype),
-                            num_substeps, throw)
+                            num_substeps, uniform, h_shared, throw)
     if isinstance(method, AbstractAdaptiveMethod):
         method.tolerances(real_dtype)  # eager tolerance check
         dt0 = None if dt is None else check_finite_scalar("dt", dt, positive=True)
@@ -143,19 +150,26 @@ def _finish(problem, ts, u_hats, result, stats, throw) -> Solution:
 
 @eqx.filter_jit
 def _solve_fixed(problem: NLSE, method: AbstractFixedStepMethod, u0: Complex[Array, " N"],
-                 bounds: Array, num_substeps: int, throw: bool) -> Solution:
+                 bounds: Array, num_substeps: int, uniform: bool, h_shared: Array,
+                 throw: bool) -> Solution:
+    shared = method.coefficients(problem, h_shared) if uniform else None
+
     def interval(u_hat, times):
         ta, tb = times
-        coeffs = method.coefficients(problem, (tb - ta) / num_substeps)
+        coeffs = shared if uniform else method.coefficients(problem, (tb - ta) / num_substeps)
 
-        def body(v_hat, _):
-            return method.step(problem, coeffs, v_hat), None
+        def advance(v_hat):
+            def body(w_hat, _):
+                return method.step(problem, coeffs, w_hat), None
 
-        u_hat, _ = jax.lax.scan(body, u_hat, None, length=num_substeps)
+            return jax.lax.scan(body, v_hat, None, length=num_substeps)[0]
+
+        # a zero-length interval (a save at t0, or a repeated save time) takes no step
+        u_hat = jax.lax.cond(tb > ta, advance, lambda v_hat: v_hat, u_hat)
         return u_hat, u_hat
 
     _, u_hats = jax.lax.scan(interval, problem.grid.fft(u0), (bounds[:-1], bounds[1:]))
-    num_steps = jnp.asarray(num_substeps * (bounds.shape[0] - 1))
+    num_steps = num_substeps * jnp.sum(bounds[1:] > bounds[:-1])
     return _finish(problem, bounds[1:], u_hats, RESULTS.successful,
                    dict(num_steps=num_steps), throw)
 
