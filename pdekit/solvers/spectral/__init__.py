@@ -3,7 +3,7 @@
 Problems (:class:`NLSE`) are separate from time integrators (:class:`StrangSplitting`,
 :class:`Yoshida4`, :class:`SplitStep6`, :class:`SplitStep8`,
 :class:`LawsonRK4`, :class:`LawsonRK8`, :class:`ETDRK4`, :class:`Dopri8`,
-:class:`LawsonDopri8`); :func:`solve` combines them. Canonical
+:class:`LawsonDopri8`, :class:`LawsonDOP853`); :func:`solve` combines them. Canonical
 NLSE cases with analytic references live in :mod:`pdekit.solvers.spectral.cases`.
 """
 
@@ -20,6 +20,7 @@ from ._grid import ExponentialFilter as ExponentialFilter
 from ._grid import FourierGrid as FourierGrid
 from ._lawson import LawsonRK4 as LawsonRK4
 from ._lawson import LawsonRK8 as LawsonRK8
+from ._lawson_adaptive import LawsonDOP853 as LawsonDOP853
 from ._lawson_adaptive import LawsonDopri8 as LawsonDopri8
 from ._nlse import NLSE as NLSE
 from ._solve import solve as solve

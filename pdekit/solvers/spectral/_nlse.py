@@ -67,6 +67,13 @@ class NLSE(eqx.Module):
         return (-0.5j * self.beta * k * k).astype(self.grid.complex_dtype)
 
     @property
+    def linear_symbol_is_even(self) -> bool:
+        """$\\mathcal{L}(-k) = \\mathcal{L}(k)$, and the grid's wavenumbers are exactly
+        antisymmetric in FFT order ($k_{N-j} = -k_j$), so `linear_symbol[N - j] ==
+        linear_symbol[j]`: methods may compute propagators for half the modes."""
+        return True
+
+    @property
     def spectral_mask(self) -> Float[Array, " N"] | None:
         """Product of the dealiasing mask and the filter, or None when neither is on."""
         mask = None
