@@ -18,6 +18,7 @@ from ._elements import FunctionSpace as FunctionSpace
 from ._generators import annulus_mesh as annulus_mesh
 from ._generators import box_mesh as box_mesh
 from ._generators import disk_mesh as disk_mesh
+from ._generators import grid_shape as grid_shape
 from ._generators import lshape_mesh as lshape_mesh
 from ._generators import rectangle_mesh as rectangle_mesh
 from ._generators import unit_cube_mesh as unit_cube_mesh

@@ -160,3 +160,53 @@ def box_mesh(nx: int, ny: int, nz: int, bounds=((0.0, 1.0), (0.0, 1.0), (0.0, 1.
 def unit_cube_mesh(n: int) -> Mesh:
     """Tetrahedral mesh of the unit cube with ``n^3`` hexahedra (``6 n^3`` tetrahedra)."""
     return box_mesh(n, n, n)
+
+
+def grid_shape(space) -> tuple[int, int]:
+    """Node-grid shape `(ny, nx)` of a P1 space (or a 2D mesh) whose DOFs (nodes) form a
+    tensor-product grid numbered ``i + j nx`` (``x`` fastest), as made by
+    :func:`rectangle_mesh` / :func:`unit_square_mesh` with the `'right'` or `'left'`
+    diagonal; for ``linalg.GMG(grid_shape(space))``.
+
+    **Arguments:** `space`: a :class:`FunctionSpace` with P1 elements, or a :class:`Mesh`.
+
+    **Returns:** `(ny, nx)` with ``ny * nx`` = number of DOFs (nodes).
+
+    **Raises:** `ValueError` if the space is not P1 on a 2D mesh or its DOFs are not a
+    lexicographically numbered grid (unstructured, `'crossed'` or renumbered meshes).
+    """
+    from ._elements import FunctionSpace
+
+    if isinstance(space, FunctionSpace):
+        if space.element.order != 1:
+            raise ValueError(
+                f"`space` must use P1 elements (one DOF per grid node), got order "
+                f"{space.element.order}."
+            )
+        coords = np.asarray(space.dof_coords)
+    elif isinstance(space, Mesh):
+        coords = space.points
+    else:
+        raise ValueError(f"`space` must be a FunctionSpace or a Mesh, got {type(space).__name__}.")
+    if coords.shape[1] != 2:
+        raise ValueError(f"grid_shape needs a 2D mesh, got dimension {coords.shape[1]}.")
+    n = coords.shape[0]
+    same_row = np.nonzero(coords[1:, 1] != coords[0, 1])[0]
+    nx = int(same_row[0]) + 1 if same_row.size else n
+    ny = n // nx
+    ok = nx >= 2 and ny >= 2 and nx * ny == n
+    if ok:
+        grid = coords.reshape(ny, nx, 2)
+        ok = (
+            np.all(grid[:, :, 0] == grid[:1, :, 0])
+            and np.all(grid[:, :, 1] == grid[:, :1, 1])
+            and np.all(np.diff(grid[0, :, 0]) > 0)
+            and np.all(np.diff(grid[:, 0, 1]) > 0)
+        )
+    if not ok:
+        raise ValueError(
+            "the nodes do not form a tensor-product grid numbered i + j * nx (x fastest): "
+            "use a structured `rectangle_mesh`/`unit_square_mesh` ('right' or 'left' "
+            "diagonal), or an algebraic preconditioner (linalg.AMG) for other meshes."
+        )
+    return ny, nx

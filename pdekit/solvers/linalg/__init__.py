@@ -7,6 +7,7 @@ from ._cg import CG as CG
 from ._cg import Jacobi as Jacobi
 from ._amg import AMG as AMG
 from ._direct import Direct as Direct
+from ._gmg import GMG as GMG
 from ._solve import solve as solve
 from ._solve import solve_with_stats as solve_with_stats
 from ._sparse import CSRMatrix as CSRMatrix

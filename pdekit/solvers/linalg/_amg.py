@@ -269,7 +269,7 @@ class AMG(AbstractPreconditioner):
             P = CSRMatrix(lev.P.pattern, lev.P.data.astype(r.dtype))
             R = CSRMatrix(lev.R.pattern, lev.R.data.astype(r.dtype))
             inv_diag, lam = smoothers[level]
-            x = _chebyshev(op, inv_diag, lam, ratio, degree, jnp.zeros_like(r), r)
+            x = _chebyshev(op, inv_diag, lam, ratio, degree, None, r)
             rc = R.matvec(r - op(x))
             x = x + P.matvec(vcycle(level + 1, rc))
             return _chebyshev(op, inv_diag, lam, ratio, degree, x, r)
@@ -294,22 +294,22 @@ def _chebyshev_setup(A: CSRMatrix):
 
 
 def _chebyshev(A, inv_diag, lam_max, ratio, degree, x, b):
-    """(``A`` is the matvec function.) ``degree`` steps of Chebyshev iteration for ``A x = b`` preconditioned by ``D^{-1}``,
-    targeting eigenvalues in ``[lam_max/ratio, lam_max]``. The update is a fixed polynomial
-    in ``D^{-1} A``, hence self-adjoint in the A-inner product (symmetric V-cycle)."""
-    lam_min = lam_max / ratio
-    theta = 0.5 * (lam_max + lam_min)
-    delta = 0.5 * (lam_max - lam_min)
+    """(``A`` is the matvec function.) ``degree`` steps of Chebyshev iteration for ``A x = b``
+    preconditioned by ``D^{-1}``, targeting eigenvalues in ``[lam_max/ratio, lam_max]``;
+    ``x=None`` means a zero initial guess (one matvec fewer). The update is a fixed
+    polynomial in ``D^{-1} A``, hence self-adjoint in the A-inner product (symmetric
+    V-cycle)."""
+    theta = 0.5 * lam_max * (1 + 1 / ratio)
+    delta = 0.5 * lam_max * (1 - 1 / ratio)
     sigma = theta / delta
     rho = 1 / sigma
-    res = b - A(x)
+    res = b if x is None else b - A(x)
     d = inv_diag * res / theta
     for i in range(degree):
-        x = x + d
+        x = d if x is None else x + d
         if i + 1 < degree:
             res = res - A(d)
             rho_new = 1 / (2 * sigma - rho)
             d = (rho_new * rho) * d + (2 * rho_new / delta) * (inv_diag * res)
             rho = rho_new
     return x
-
