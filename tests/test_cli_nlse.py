@@ -68,3 +68,12 @@ def test_mi_json_reports_growth_rate_near_theory(capsys):
                  "--param", "num_periods=4", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["measured"]["growth_rate"] == pytest.approx(1.0, rel=0.05)
+
+
+def test_lawsondop853_soliton_error_small(capsys):
+    assert main(SMALL + ["--case", "soliton", "--N", "256", "--L", "60", "--param",
+                         "position=0", "--t-final", "1", "--method", "lawsondop853", "--rtol",
+                         "1e-10", "--atol", "1e-12", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["method"]["name"] == "lawsondop853"
+    assert report["max_abs_error_final"] < 1e-9, report["max_abs_error_final"]

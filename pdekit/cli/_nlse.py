@@ -10,9 +10,9 @@ import time
 from ._common import add_common_options, emit_json, parse_params
 
 CASES = ("soliton", "two-soliton", "breather", "mi")
-METHODS = ("dopri8", "lawsondopri8", "strang", "yoshida4", "splitstep6", "splitstep8", "lawson4",
+METHODS = ("dopri8", "lawsondopri8", "lawsondop853", "strang", "yoshida4", "splitstep6", "splitstep8", "lawson4",
            "lawson8", "etdrk4")
-_ADAPTIVE = ("dopri8", "lawsondopri8")
+_ADAPTIVE = ("dopri8", "lawsondopri8", "lawsondop853")
 _DEFAULT_DT = 0.005
 _FIXED_DOMAIN = ("breather", "mi")  # domain set by the period / fastest-growing wavelength
 
@@ -33,9 +33,9 @@ def add_parser(subparsers):
     p.add_argument("--dt", type=float, default=None,
                    help=f"fixed step (default {_DEFAULT_DT}) or the adaptive methods' first trial step")
     p.add_argument("--rtol", type=float, default=None,
-                   help="Dopri8/LawsonDopri8 rtol (default 1e-10 with --x64, else 1e-5)")
+                   help="Dopri8/LawsonDopri8/LawsonDOP853 rtol (default 1e-10 with --x64, else 1e-5)")
     p.add_argument("--atol", type=float, default=None,
-                   help="Dopri8/LawsonDopri8 atol (default 1e-12 with --x64, else 1e-7)")
+                   help="Dopri8/LawsonDopri8/LawsonDOP853 atol (default 1e-12 with --x64, else 1e-7)")
     p.add_argument("--beta", type=float, default=None, help="dispersion (default 1)")
     p.add_argument("--gamma", type=float, default=None, help="nonlinearity (default 1)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
@@ -75,7 +75,8 @@ def _build(args: argparse.Namespace):
     grid = case.grid()
     problem = case.problem(grid)
     if args.method in _ADAPTIVE:
-        method = {"dopri8": sp.Dopri8, "lawsondopri8": sp.LawsonDopri8}[args.method](
+        method = {"dopri8": sp.Dopri8, "lawsondopri8": sp.LawsonDopri8,
+                  "lawsondop853": sp.LawsonDOP853}[args.method](
             rtol=args.rtol, atol=args.atol)
         method.tolerances(grid.dtype)
         dt = args.dt
