@@ -16,8 +16,9 @@ printed as a correctness check (it is O(h^2) and must agree across contenders).
 * Darcy: 256 coefficient fields, piecewise constant on an 8 x 8 block grid with values
   10^U(-1, 1) (contrast up to 100), f = 1, at n = 64: pdekit ``jax.vmap`` of
   ``Poisson.solve`` (assembly + solve per sample, AMG-preconditioned CG and Direct) and
-  ``Poisson.solve_batch`` (AMG-CG over lax.map chunks of 4) vs a scikit-fem loop (assembly +
-  spsolve per sample).
+  ``Poisson.solve_batch`` (AMG-CG over lax.map chunks of 4; GMG-CG, the geometric multigrid
+  ``linalg.GMG`` for structured grids, one sample at a time) vs a scikit-fem loop (assembly
+  + spsolve per sample).
 
 Usage: ``python benchmarks/fem_bench.py [--quick] [--pdekit-only] [--out FILE.json]``.
 """
@@ -103,21 +104,28 @@ def darcy(n, blocks_values, rtol):
     ref = fem.Poisson(space).system(1.0, 1.0)[0]
     out = {"n": n, "dofs": space.num_dofs, "batch": int(values.shape[0])}
     amg = linalg.CG(rtol=rtol, preconditioner=linalg.AMG.build(ref))
+    gmg = linalg.CG(rtol=rtol, preconditioner=linalg.GMG(fem.grid_shape(space)))
     # `jax.vmap` of one solve (batch-leading, all samples in lock step) and
-    # `Poisson.solve_batch` (lax.map over chunks of 4: cache-resident, per-sample convergence)
+    # `Poisson.solve_batch` (lax.map over chunks: cache-resident, per-sample convergence)
     for name, method, mode in (("amg_cg", amg, "vmap"), ("direct", linalg.Direct(), "vmap"),
-                               ("amg_cg_chunked", amg, "chunks")):
+                               ("amg_cg_chunked", amg, 4), ("gmg_cg", gmg, "vmap"),
+                               ("gmg_cg_chunked", gmg, 1)):
         problem = fem.Poisson(space, method=method)
         if mode == "vmap":
             batched = eqx.filter_jit(jax.vmap(lambda v, p=problem: p.solve(to_cells(v), 1.0)))
         else:
-            batched = eqx.filter_jit(lambda vs, p=problem: p.solve_batch(
-                a=jax.vmap(to_cells)(vs), f=1.0, batch_size=4))
+            batched = eqx.filter_jit(lambda vs, p=problem, bs=mode: p.solve_batch(
+                a=jax.vmap(to_cells)(vs), f=1.0, batch_size=bs))
         us, t_first = H.first_call(lambda b=batched: jax.block_until_ready(b(values)))
         t = H.timeit(lambda b=batched: jax.block_until_ready(b(values)), repeat=2, max_time=60)
         out[name] = {"time": t, "compile_s": t_first - t["best"],
                      "solves_per_s": values.shape[0] / t["best"],
                      "u_mean": np.asarray(us).mean(axis=1).tolist()}
+        if isinstance(method, linalg.CG):
+            steps = jax.jit(jax.vmap(lambda v, p=problem: p.solve_with_stats(
+                to_cells(v), 1.0)[1]["num_steps"]))(values)
+            out[name]["cg_iters"] = {"min": int(steps.min()), "max": int(steps.max()),
+                                     "mean": float(steps.mean())}
     return out
 
 
