@@ -20,7 +20,8 @@ printed as a correctness check (it is O(h^2) and must agree across contenders).
   ``linalg.GMG`` for structured grids, one sample at a time) vs a scikit-fem loop (assembly
   + spsolve per sample).
 
-Usage: ``python benchmarks/fem_bench.py [--quick] [--pdekit-only] [--out FILE.json]``.
+Usage: ``python benchmarks/fem_bench.py [--quick] [--pdekit-only] [--darcy-only] [--out FILE.json]``
+(``--darcy-only``: only the Darcy batch, against the scikit-fem loop).
 """
 
 from __future__ import annotations
@@ -129,14 +130,16 @@ def darcy(n, blocks_values, rtol):
     return out
 
 
-def run_peers(cfg, blocks_values, tmp: Path):
+def run_peers(cfg, blocks_values, tmp: Path, darcy_only=False):
     np.save(tmp / "blocks.npy", blocks_values)
-    jobs = [{"n": n, "direct": True} for n in cfg["sizes"]]
+    jobs = [] if darcy_only else [{"n": n, "direct": True} for n in cfg["sizes"]]
     spec = {"rtol": cfg["rtol"], "repeat": cfg["repeat"], "poisson": jobs,
             "darcy": {"n": cfg["darcy_n"], "blocks": str(tmp / "blocks.npy")}}
     (tmp / "skfem.json").write_text(json.dumps(spec))
     skfem = H.run_peer(VENV_FEM, "fem_skfem.py", ["--spec", str(tmp / "skfem.json")],
                        label="scikit-fem", timeout=900)
+    if darcy_only:
+        return skfem, {"skipped": "--darcy-only"}
     spec["darcy"] = None
     (tmp / "dolfinx.json").write_text(json.dumps(spec))
     dolfinx = H.run_peer(VENV_DOLFINX, "fem_dolfinx.py", ["--spec", str(tmp / "dolfinx.json")],
@@ -147,6 +150,8 @@ def run_peers(cfg, blocks_values, tmp: Path):
 def main(argv=None):
     p = H.common_argparser(__doc__.splitlines()[0])
     p.add_argument("--pdekit-only", action="store_true", help="skip the peer subprocesses")
+    p.add_argument("--darcy-only", action="store_true",
+                   help="only the Darcy batch (pdekit variants and the scikit-fem loop)")
     args = p.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     out = {"benchmark": "fem", "quick": args.quick, "config": cfg,
@@ -154,7 +159,7 @@ def main(argv=None):
            "versions": H.versions("pdekit", "jax", "jaxlib", "numpy", "scipy", "pyamg")}
     print(f"FEM benchmark: sizes={cfg['sizes']} threads={H.threads_summary()}", flush=True)
     out["pdekit"] = []
-    for n in cfg["sizes"]:
+    for n in () if args.darcy_only else cfg["sizes"]:
         out["pdekit"].append(poisson(n, cfg["rtol"], cfg["repeat"]))
         print("  pdekit " + json.dumps(_brief(out["pdekit"][-1])), flush=True)
     rng = np.random.default_rng(0)
@@ -167,7 +172,8 @@ def main(argv=None):
     out["skfem"] = out["dolfinx"] = {"skipped": "--pdekit-only"}
     if not args.pdekit_only:
         with tempfile.TemporaryDirectory() as tmpdir:
-            out["skfem"], out["dolfinx"] = run_peers(cfg, blocks_values, Path(tmpdir))
+            out["skfem"], out["dolfinx"] = run_peers(cfg, blocks_values, Path(tmpdir),
+                                                     args.darcy_only)
     out["rows"] = rows(out)
     out["summary"] = summarize(out)
     print_tables(out)
@@ -260,7 +266,8 @@ def print_tables(out):
     print("\n" + H.table(out["rows"], cols))
     d = out["pdekit_darcy"]
     drows = [{"name": f"pdekit ({k})", "solves_per_s": v["solves_per_s"],
-              "time_s": v["time"]["best"], "compile_s": v["compile_s"]}
+              "time_s": v["time"]["best"], "compile_s": v["compile_s"],
+              "iters": "{min}-{max}".format(**v["cg_iters"]) if "cg_iters" in v else "-"}
              for k, v in d.items() if isinstance(v, dict)]
     sk = out["skfem"].get("darcy") if isinstance(out["skfem"], dict) else None
     if sk:
@@ -268,7 +275,8 @@ def print_tables(out):
                       "time_s": sk["time"]["best"]})
     print(f"\nDarcy batch of {d['batch']} at {d['dofs']} DOFs:\n" + H.table(
         drows, [("name", "contender", "s"), ("time_s", "time [s]", ".3f"),
-                ("compile_s", "compile [s]", ".2f"), ("solves_per_s", "solves/s", ".1f")]))
+                ("compile_s", "compile [s]", ".2f"), ("solves_per_s", "solves/s", ".1f"),
+                ("iters", "CG iterations", "s")]))
     print("\nsummary: " + json.dumps(out["summary"], indent=1, default=str))
 
 
