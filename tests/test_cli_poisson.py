@@ -59,6 +59,14 @@ def test_checker_amg_plot(capsys, tmp_path):
     assert "l2_error" not in out and out["converged"] and plot.stat().st_size > 10_000
 
 
+def test_square_gmg(capsys):
+    rc = main(["simulate", "poisson", "--x64", "--json", "--n", "16", "--solver", "gmg"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["converged"] and out["iterations"] <= 12 and out["residual"] < 1e-9
+    assert out["l2_error"] < 1e-2  # P1 on 16 x 16 squares: O(h^2) (5.4e-3)
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -71,6 +79,8 @@ def test_checker_amg_plot(capsys, tmp_path):
         ["--save", "u.txt"],
         ["--order", "3"],
         ["--solver", "gmres"],
+        ["--solver", "gmg", "--mesh", "disk"],
+        ["--solver", "gmg", "--n", "30"],
     ],
 )
 def test_bad_args_exit_2(argv, capsys):

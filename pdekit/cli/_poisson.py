@@ -41,9 +41,10 @@ def add_parser(subparsers):
     )
     p.add_argument(
         "--solver",
-        choices=("direct", "cg", "amg"),
+        choices=("direct", "cg", "amg", "gmg"),
         default="direct",
-        help="direct (SuperLU on host), cg (Jacobi) or amg (CG + algebraic multigrid)",
+        help="direct (SuperLU on host), cg (Jacobi), amg (CG + algebraic multigrid) or gmg "
+        "(CG + geometric multigrid; --mesh square --order 1 --refine 0, n = 2^k m, m <= 4)",
     )
     p.add_argument(
         "--rtol",
@@ -88,6 +89,12 @@ def _parse(args):
             raise ValueError(f"--coef must be > 0, got {coef}.")
     if args.rtol is not None and not (0 < args.rtol < 1):
         raise ValueError(f"--rtol must be in (0, 1), got {args.rtol}.")
+    if args.solver == "gmg" and (args.mesh != "square" or args.order != 1 or args.refine):
+        raise ValueError(
+            "--solver gmg needs a structured grid: --mesh square --order 1 --refine 0 "
+            f"(got --mesh {args.mesh} --order {args.order} --refine {args.refine}); "
+            "use --solver amg otherwise."
+        )
     if args.save and pathlib.Path(args.save).suffix not in (".npz", ".vtu", ".xdmf", ".vtk"):
         raise ValueError(f"--save: use a .npz, .vtu, .vtk or .xdmf file, got {args.save!r}.")
     return n, coef
@@ -162,6 +169,12 @@ def run(args):
         method = linalg.Direct()
     elif args.solver == "cg":
         method = linalg.CG(rtol=rtol, max_steps=100_000, preconditioner=linalg.Jacobi())
+    elif args.solver == "gmg":
+        try:
+            gmg = linalg.GMG(fem.grid_shape(space))
+        except ValueError as exc:
+            raise ValueError(f"--solver gmg with --n {n}: {exc}") from None
+        method = linalg.CG(rtol=rtol, max_steps=10_000, preconditioner=gmg)
     else:
         t0 = time.perf_counter()
         method = linalg.CG(rtol=rtol, max_steps=10_000, preconditioner=linalg.AMG.build(A))
