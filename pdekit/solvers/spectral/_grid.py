@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
@@ -99,6 +100,60 @@ class FourierGrid(eqx.Module):
     def ifft(self, u_hat: Array) -> Array:
         """Inverse transform over the trailing `ndim` axes."""
         return jnp.fft.ifft(u_hat, axis=-1)
+
+    # --- transforms in a permuted Fourier order (for time steppers) ----------------------
+    # Decimation in frequency by 4: with M = N/4, x viewed as (4, M) rows x[r M + m],
+    #   X[4 k1 + k2] = FFT_M( W_N^(m k2) * sum_r W_4^(r k2) x[r M + m] )[k1],
+    # so a radix-4 butterfly across contiguous rows, a twiddle and a batched FFT of 4 rows of
+    # length M give X stored as rows k2, columns k1. XLA CPU's FFT runs 4 rows of 128 about
+    # twice as fast as one row of 512 (it vectorises across rows), and the butterflies fuse
+    # into the neighbouring elementwise work. The inverse runs the same steps backwards and
+    # lands in natural order, so only Fourier space is permuted.
+    def _use_radix4(self) -> bool:
+        return self.num_points % 4 == 0 and self.num_points >= 64
+
+    def permutation(self) -> np.ndarray:
+        """Index array `p` with `fft_permuted(u) == fft(u)[..., p]` (the identity when the
+        transforms are not split: `N` not a multiple of 4, or `N < 64`)."""
+        n = self.num_points
+        if not self._use_radix4():
+            return np.arange(n)
+        return (4 * np.arange(n // 4)[None, :] + np.arange(4)[:, None]).reshape(-1)
+
+    def _twiddles(self, dtype, inverse):
+        n, m = self.num_points, self.num_points // 4
+        t = np.exp((2j if inverse else -2j) * np.pi * np.arange(4)[:, None]
+                   * np.arange(m)[None, :] / n)
+        return jnp.asarray(t / 4 if inverse else t, dtype=dtype)
+
+    @staticmethod
+    def _butterfly4(x0, x1, x2, x3, inverse):
+        a, b, c, d = x0 + x2, x0 - x2, x1 + x3, x1 - x3
+        b_minus_id = jax.lax.complex(b.real + d.imag, b.imag - d.real)
+        b_plus_id = jax.lax.complex(b.real - d.imag, b.imag + d.real)
+        if inverse:
+            return a + c, b_plus_id, a - c, b_minus_id
+        return a + c, b_minus_id, a - c, b_plus_id
+
+    def fft_permuted(self, u: Array) -> Array:
+        """`fft(u)[..., permutation()]`, computed faster (see the comment above)."""
+        if not self._use_radix4():
+            return self.fft(u)
+        lead, m = u.shape[:-1], self.num_points // 4
+        v = u.reshape(lead + (4, m))
+        a = jnp.stack(self._butterfly4(*(v[..., r, :] for r in range(4)), False), axis=-2)
+        tw = self._twiddles(u.dtype, False).reshape((1,) * len(lead) + (4, m))
+        return jnp.fft.fft(a * tw, axis=-1).reshape(u.shape)
+
+    def ifft_permuted(self, u_hat: Array) -> Array:
+        """Inverse of :meth:`fft_permuted`: `ifft` of the natural-order spectrum."""
+        if not self._use_radix4():
+            return self.ifft(u_hat)
+        lead, m = u_hat.shape[:-1], self.num_points // 4
+        tw = self._twiddles(u_hat.dtype, True).reshape((1,) * len(lead) + (4, m))
+        e = jnp.fft.ifft(u_hat.reshape(lead + (4, m)), axis=-1) * tw
+        return jnp.stack(self._butterfly4(*(e[..., r, :] for r in range(4)), True),
+                         axis=-2).reshape(u_hat.shape)
 
     def integrate(self, f: Array) -> Array:
         """$\\int f\\,dx$ by the trapezoidal rule, which is spectrally accurate for periodic

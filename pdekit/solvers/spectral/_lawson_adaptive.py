@@ -126,17 +126,17 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         """The distinct nonzero stage nodes, and 1 (the full step)."""
         return tuple(sorted((set(self._tableau[3]) | {1.0}) - {0.0}))
 
-    def _propagators(self, phase, h, even):
-        """`exp(L c h)` for every node `c` of :meth:`_nodes`, stacked: `(num_nodes, N)`.
-        With `even` (a symbol with `phase[N - j] == phase[j]`, like the NLSE's `k^2` in FFT
-        order), the phasors of the modes `0..N//2` are computed and mirrored (half the
-        polynomial evaluations)."""
+    def _propagators(self, phase, h, mirror=False):
+        """`exp(L c h)` for every node `c` of :meth:`_nodes`, stacked: `(num_nodes, N)`, from
+        the phases `phase = Im L`. With `mirror`, `phase` holds only the first 3/4 of the
+        modes, and the last quarter is the reversed second quarter (an even symbol in the
+        radix-4 order of `FourierGrid.permutation`: row 3 mirrors row 1)."""
         nodes = jnp.asarray(self._nodes(), dtype=phase.dtype)
-        n = phase.shape[-1]
-        if not even:
-            return _unit_phasor(nodes[:, None] * h * phase[None, :])
-        half = _unit_phasor(nodes[:, None] * h * phase[None, : n // 2 + 1])
-        return jnp.concatenate([half, half[:, 1:(n + 1) // 2][:, ::-1]], axis=-1)
+        props = _unit_phasor(nodes[:, None] * h * phase[None, :])
+        if not mirror:
+            return props
+        m = phase.shape[-1] // 3
+        return jnp.concatenate([props, props[:, m:2 * m][:, ::-1]], axis=-1)
 
     def _error_norm(self, err_vecs, weight):
         """The scalar error of a trial step (accepted when <= 1) from the error vectors
@@ -144,10 +144,10 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         `1 / scale**2`."""
         raise NotImplementedError
 
-    def _attempt(self, problem, props, u_hat, k1, h):
-        """One trial step of size `h` from `u_hat`, given `props = _propagators(phase, h)` and
-        `k1 = N(u_hat)` (FSAL methods; None otherwise): `(u_hat_new, N(u_hat_new) or None,
-        error vectors)`."""
+    def _attempt(self, nonlinear, props, u_hat, k1, h):
+        """One trial step of size `h` from `u_hat`, given the nonlinearity `nonlinear(u_hat)`,
+        `props = _propagators(phase, h)` and `k1 = nonlinear(u_hat)` (FSAL methods; None
+        otherwise): `(u_hat_new, nonlinear(u_hat_new) or None, error vectors)`."""
         a, b, b_err, c = self._tableau
         fwd = {ci: props[j] for j, ci in enumerate(self._nodes())}
 
@@ -155,18 +155,25 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         # every later combination. As separate arrays, XLA fuses the rotation
         # exp(-L c_j h) * FFT(...) into every consumer and recomputes it there (~4% a step).
         ks = jnp.zeros((len(c),) + u_hat.shape, u_hat.dtype)
-        ks = ks.at[0].set(problem.nonlinear(u_hat) if k1 is None else k1)
+        ks = ks.at[0].set(nonlinear(u_hat) if k1 is None else k1)
 
         def combine(weights):
-            terms = [w * ks[j] for j, w in enumerate(weights) if w != 0.0]
-            return None if not terms else h * sum(terms[1:], terms[0])
+            # h * sum_j w_j k_j with real arithmetic on the real and imaginary parts: XLA
+            # multiplies a complex array by a real constant as a full complex product (the
+            # zero imaginary part is not folded away), which is 3x the work.
+            terms = [(w, ks[j]) for j, w in enumerate(weights) if w != 0.0]
+            if not terms:
+                return None
+            re = sum(w * k.real for w, k in terms)
+            im = sum(w * k.imag for w, k in terms)
+            return jax.lax.complex(h * re, h * im)
 
         for i, ci in enumerate(c[1:], start=1):
             v = u_hat + combine(a[i - 1])
             # |exp(L c h)| = 1, so exp(-L c h) = conj(exp(L c h)).
-            ks = ks.at[i].set(jnp.conj(fwd[ci]) * problem.nonlinear(fwd[ci] * v))
+            ks = ks.at[i].set(jnp.conj(fwd[ci]) * nonlinear(fwd[ci] * v))
         u_new = fwd[1.0] * (u_hat + combine(b))
-        k_next = problem.nonlinear(u_new) if self._fsal else None
+        k_next = nonlinear(u_new) if self._fsal else None
         # |error| is invariant under the rotation exp(L h)
         errs = (combine(b_err),) if isinstance(b_err[0], float) else \
             tuple(combine(e) for e in b_err)
@@ -177,8 +184,22 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         num_rejected, result)`."""
         real = jnp.real(u_hat0).dtype
         rtol, atol = self.tolerances(real)
-        phase = jnp.imag(problem.linear_symbol).astype(real)
-        even = bool(getattr(problem, "linear_symbol_is_even", False))
+        # The loop runs in the grid's permuted Fourier order (its faster transform pair; every
+        # Fourier-space operation here is diagonal, so the order does not matter).
+        n = u_hat0.shape[-1]
+        perm = problem.grid.permutation()
+        phase = jnp.imag(problem.linear_symbol).astype(real)[perm]
+        # An even symbol (phase of k == phase of -k) in the radix-4 order, rows of N/4 modes
+        # k = 4 j + r: row 3 is row 1 reversed (k -> N - k), so 1/4 of the phasors are copies.
+        mirror = bool(getattr(problem, "linear_symbol_is_even", False)) and \
+            not np.array_equal(perm, np.arange(n))
+        if mirror:
+            phase = phase[: 3 * (n // 4)]
+
+        def nonlinear(v):
+            return problem.nonlinear(v, permuted=True)
+
+        u_hat0 = u_hat0[..., perm]
         sqrt_n = jnp.sqrt(jnp.asarray(u_hat0.shape[-1], dtype=real))
         eps = float(jnp.finfo(real).eps)
         t0 = jnp.asarray(t0, dtype=real)
@@ -187,7 +208,7 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         span = ts[-1] - t0
         beta1 = (self.pcoeff + self.icoeff) / self.order
         beta2 = self.pcoeff / self.order
-        k0 = problem.nonlinear(u_hat0)
+        k0 = nonlinear(u_hat0)
 
         if dt0 is None:
             # Hairer's first guess (without its second, extra-evaluation part).
@@ -223,7 +244,7 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         def step(state):
             t, u, k1, h, props, prev, idx, us, steps, acc, rej, result = state
             h_try, clipped, target = plan(t, h, idx)
-            u_new, k_new, err_vecs = self._attempt(problem, props, u, k1, h_try)
+            u_new, k_new, err_vecs = self._attempt(nonlinear, props, u, k1, h_try)
             # 1 / scale^2 per mode, from squared moduli (no complex abs, one sqrt and one
             # division per mode); a non-finite u_new makes it NaN, and so the error.
             scale = atol * sqrt_n + rtol * jnp.sqrt(jnp.maximum(_abs2(u), _abs2(u_new)))
@@ -255,7 +276,7 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
             # The propagators of the *next* trial step are computed here, at the end of the
             # body, and carried: inside the body XLA would fuse the phasor polynomial into
             # every stage that uses a rotated k_j, recomputing it O(stages^2) times a step.
-            props = self._propagators(phase, plan(t, h_next, idx)[0], even)
+            props = self._propagators(phase, plan(t, h_next, idx)[0], mirror)
             return (t, u, k1, h_next, props, prev, idx, us, steps + 1,
                     acc + accept.astype(acc.dtype), rej + (~accept).astype(rej.dtype), result)
 
@@ -263,13 +284,14 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         #         prev_err, idx, us, steps, accepted, rejected, result)
         idx0, us0 = store_due(t0, u_hat0, jnp.asarray(0),
                               jnp.zeros((num_saves,) + u_hat0.shape, u_hat0.dtype))
-        props0 = self._propagators(phase, plan(t0, h0, idx0)[0], even)
+        props0 = self._propagators(phase, plan(t0, h0, idx0)[0], mirror)
         init = (t0, u_hat0, k0 if self._fsal else None, h0, props0, jnp.asarray(1.0, real),
                 idx0, us0, jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), RESULTS.successful)
 
         state = jax.lax.while_loop(cond, step, init)
         idx, us, steps, acc, rej, result = state[6:]
-        us = us[jnp.searchsorted(ts, ts, side="left", method="compare_all")]  # repeated times
+        # repeated save times: copy the first slot of each run; back to natural Fourier order
+        us = us[jnp.searchsorted(ts, ts, side="left", method="compare_all")][..., np.argsort(perm)]
         result = RESULTS.where((idx < num_saves) & (result == RESULTS.successful),
                                RESULTS.max_steps_reached, result)
         return us, steps, acc, rej, result

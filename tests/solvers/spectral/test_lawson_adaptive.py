@@ -43,7 +43,7 @@ def test_local_error_is_order_9(make):
     errors = []
     for h in hs:
         k1 = problem.nonlinear(u_hat) if method._fsal else None
-        u_new, k_next, _ = method._attempt(problem, method._propagators(phase, h, True),
+        u_new, k_next, _ = method._attempt(problem.nonlinear, method._propagators(phase, h),
                                            u_hat, k1, h)
         errors.append(float(jnp.max(jnp.abs(grid.ifft(u_new) - case.exact(grid, h)))))
         if method._fsal:  # first same as last: the carried evaluation is N(u_new)
@@ -121,7 +121,8 @@ def test_vmap_matches_loop_over_u0_and_coefficients(make):
 
     batched = jax.vmap(run)(u0s, gammas)
     for i in range(3):
-        np.testing.assert_allclose(batched[i], run(u0s[i], gammas[i]), rtol=0, atol=1e-13)
+        # equal up to round-off: batched and single FFTs round differently
+        np.testing.assert_allclose(batched[i], run(u0s[i], gammas[i]), rtol=0, atol=1e-12)
 
 
 @ids
