@@ -10,7 +10,7 @@ from pdekit.solvers import fem, linalg
 
 @pytest.fixture(scope="module")
 def darcy():
-    mesh = fem.unit_square_mesh(16)
+    mesh = fem.unit_square_mesh(8)
     space = fem.FunctionSpace(mesh, fem.P1())
     gmg = linalg.GMG(fem.grid_shape(space))
     problem = fem.Poisson(space, method=linalg.CG(rtol=1e-12, preconditioner=gmg))
