@@ -308,7 +308,9 @@ class LawsonDopri8(_AbstractLawsonEmbedded):
     evaluations (26 FFTs) and the stage propagators $e^{\pm\mathcal{L}c_ih}$, computed as
     $\cos/\sin$ of the real phase $\mathrm{Im}\,\mathcal{L}\,c_ih$ (requires a purely imaginary
     symbol, i.e. real $\beta$, as :class:`NLSE` enforces), once per step (in float64 by a
-    vectorised polynomial, ~1 ulp); a step costs ~1.2 fixed :class:`LawsonRK8` steps. Unlike :class:`Dopri8` the phase never
+    vectorised polynomial, ~1 ulp). The loop runs in the radix-4 permuted Fourier order of
+    :meth:`FourierGrid.fft_permuted` (faster transforms; frames are returned in natural order).
+    Unlike :class:`Dopri8` the phase never
     exceeds one step, so float32 runs do not lose accuracy on long windows.
 
     Error control (Hairer–Wanner, as diffrax): the embedded error $e$ is measured by the RMS
