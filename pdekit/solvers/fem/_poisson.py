@@ -170,8 +170,8 @@ class Poisson(eqx.Module):
           ``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>`` to get one device
           per core. The batch is padded (by repeating its last sample) to a multiple of
           the number of devices. *Known issue:* on XLA-CPU (jax 0.10.2) with several host
-          devices, AMG-CG on a 64x64 Darcy batch hung at run time (Jacobi-CG, Direct and
-          small AMG problems work); hence the single-device default.
+          devices, AMG-CG on a 64x64 Darcy batch hung at run time (Jacobi-CG, Direct,
+          GMG-CG and small AMG problems work); hence the single-device default.
 
         **Returns:** `u`, shape `(B, num_dofs)`, equal to stacking ``solve`` per sample.
 
