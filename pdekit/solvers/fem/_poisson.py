@@ -164,7 +164,8 @@ class Poisson(eqx.Module):
         - `batch_size`: samples solved together (``jax.vmap``) inside each chunk, ``>= 1``
           (default 1: one sample at a time is fastest on CPU for CG with `GMG` — 64x64
           Darcy, one core: 850 solves/s at 1, 670 at 4, 540 at 8, 160 for ``jax.vmap`` of
-          all 256 — and as fast as any for `AMG` and `Direct`; on a GPU use large chunks).
+          all 256 — and as fast as any for `AMG` and `Direct`; on a GPU larger chunks should
+          pay off, not measured).
         - `devices`: sequence of JAX devices to split the batch over (``jax.shard_map``);
           default: the first device only. On CPU, start Python with
           ``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>`` to get one device
