@@ -170,9 +170,10 @@ class Poisson(eqx.Module):
           default: the first device only. On CPU, start Python with
           ``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>`` to get one device
           per core. The batch is padded (by repeating its last sample) to a multiple of
-          the number of devices. *Known issue:* on XLA-CPU (jax 0.10.2) with several host
-          devices, AMG-CG on a 64x64 Darcy batch hung at run time (Jacobi-CG, Direct,
-          GMG-CG and small AMG problems work); hence the single-device default.
+          the number of devices. *Known issue:* on XLA-CPU (jax 0.10.2) with 2 host devices,
+          AMG-CG (`max_coarse=100`) on a 64x64 Darcy batch hangs at run time with
+          `batch_size=4` (not with 1 or 2, nor with `max_coarse=10`; GMG-CG works at 1 and
+          4; a vmapped Cholesky alone does not hang); hence the single-device default.
 
         **Returns:** `u`, shape `(B, num_dofs)`, equal to stacking ``solve`` per sample.
 
