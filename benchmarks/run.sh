@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BENCH=$ROOT/benchmarks
 PY=${PDEKIT_PYTHON:-$ROOT/.venv/bin/python}
+ARGS="$*"
 QUICK=""
 ONLY="nlse fem"
 THREADS=${PDEKIT_BENCH_THREADS:-1}
@@ -75,6 +76,6 @@ for b in $ONLY; do
 done
 echo; echo "total benchmark time: $(( $(date +%s) - START )) s"
 if [ -z "$QUICK" ]; then
-  "$PY" "$BENCH/write_results.py" --cmd "bash benchmarks/run.sh $*" \
+  "$PY" "$BENCH/write_results.py" --cmd "bash benchmarks/run.sh${ARGS:+ $ARGS}" \
     $(for b in $ONLY; do echo "$BENCH/out/$b.json"; done)
 fi

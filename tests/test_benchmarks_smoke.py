@@ -78,7 +78,8 @@ def test_fem_bench_quick(outputs):
     assert r["amg_converged"] and r["amg_setup_s"] > 0
     # P1 on a 16 x 16 mesh: nodal error O(h^2), the same for both solvers
     assert r["amg_err_max"] < 1e-2 and abs(r["amg_err_max"] - r["direct_err_max"]) < 1e-6
-    paths = ("amg_cg", "direct", "amg_cg_chunked")  # vmap AMG-CG, vmap Direct, solve_batch
+    # vmap AMG-CG, vmap Direct, solve_batch AMG-CG, vmap GMG-CG, solve_batch GMG-CG
+    paths = ("amg_cg", "direct", "amg_cg_chunked", "gmg_cg", "gmg_cg_chunked")
     for name in paths:
         dd = d["pdekit_darcy"][name]
         _positive_time(dd["time"])
