@@ -40,12 +40,12 @@ class _LinearMap(eqx.Module):
     size: int = eqx.field(static=True)
 
     @staticmethod
-    def from_triples(src, dst, weight, size):
-        order = np.argsort(dst, kind="stable")
+    def from_sorted_triples(src, dst, weight, size):
+        """Triples ``(src, dst, weight)`` already sorted by ``dst`` (host arrays)."""
         idx = np.int32 if max(size, src.max(initial=0) + 1) < 2**31 - 1 else np.int64
         return _LinearMap(
-            jnp.asarray(src[order], idx), jnp.asarray(dst[order], idx),
-            jnp.asarray(weight[order]), int(size),
+            jnp.asarray(src.astype(idx, copy=False)), jnp.asarray(dst.astype(idx, copy=False)),
+            jnp.asarray(weight), int(size),
         )
 
     def __call__(self, x):
@@ -61,35 +61,84 @@ def _segsum(values, ids, n):
     return jnp.zeros((n,), values.dtype).at[ids].add(values, indices_are_sorted=True)
 
 
+def _canonical_csr(matrix) -> sps.csr_matrix:
+    csr = sps.csr_matrix(matrix, dtype=np.float64)
+    csr.sum_duplicates()
+    csr.sort_indices()
+    return csr
+
+
+def _expand(counts):
+    """``(g, t)``: group ``g`` repeated ``counts[g]`` times and ``t = 0..counts[g]-1`` in it."""
+    g = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    start = np.cumsum(counts) - counts
+    return g, np.arange(g.size, dtype=np.int64) - start[g]
+
+
 def _triple_product_map(left, pattern: SparsityPattern, right):
     """Linear map ``X.data -> (left @ X @ right).data`` for constant scipy ``left``/``right``
-    and a variable ``X`` with the given pattern; returns ``(map, pattern_of_product)``."""
-    k = np.asarray(pattern.rows, np.int64)
-    l = np.asarray(pattern.cols, np.int64)
-    lt = sps.csr_matrix(left.T)
-    rt = sps.csr_matrix(right)
-    lt.sort_indices()
-    rt.sort_indices()
-    cl = np.diff(lt.indptr)[k]
-    cr = np.diff(rt.indptr)[l]
-    count = cl * cr
-    e = np.repeat(np.arange(k.size), count)
-    t = np.arange(e.size) - np.repeat(np.cumsum(count) - count, count)
-    a, c = t // cr[e], t % cr[e]
-    pl = lt.indptr[k[e]] + a
-    pr = rt.indptr[l[e]] + c
-    i, j = lt.indices[pl], rt.indices[pr]
-    weight = lt.data[pl] * rt.data[pr]
-    out_pattern, dst = SparsityPattern.from_coo(i, j, (left.shape[0], right.shape[1]))
-    return _LinearMap.from_triples(e, dst, weight, out_pattern.nnz), out_pattern
+    (``None``: identity) and a variable ``X`` with the given pattern; returns
+    ``(map, pattern_of_product)``. The structural pattern of the product is kept (stored
+    zeros of ``left``/``right`` included, no cancellation)."""
+    indptr = np.asarray(pattern.indptr, np.int64)
+    cols = np.asarray(pattern.cols, np.int64)
+    n_rows = pattern.shape[0] if left is None else left.shape[0]
+    n_cols = pattern.shape[1] if right is None else right.shape[1]
+    # Triples are generated grouped by output row i (Gustavson order): for each entry (i, k)
+    # of `left`, each entry e = (k, l) of X, each entry (l, j) of `right`.
+    if left is None:
+        e = np.arange(cols.size, dtype=np.int64)
+        i = np.asarray(pattern.rows, np.int64)
+        w = None
+    else:
+        L = _canonical_csr(left)
+        g, t = _expand(np.diff(indptr)[L.indices])
+        i = np.repeat(np.arange(L.shape[0], dtype=np.int64), np.diff(L.indptr))[g]
+        e = indptr[L.indices[g]] + t
+        w = L.data[g]
+    if right is None:
+        j = cols[e]
+    else:
+        R = _canonical_csr(right)
+        l = cols[e]
+        g, t = _expand(np.diff(R.indptr)[l])
+        p = R.indptr[l[g]] + t
+        i, e, j = i[g], e[g], R.indices[p].astype(np.int64)
+        w = R.data[p] if w is None else w[g] * R.data[p]
+    if w is None:
+        w = np.ones(e.size)
+    # Sort by destination (rows are already grouped, so this is mostly within-row work) and
+    # number the distinct (i, j) in sorted order: that is the CSR layout of the product.
+    if n_rows * n_cols < 2**62:
+        key = i * n_cols + j
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        new = np.empty(key.size, dtype=bool)
+        new[:1] = True
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        ukey = key[new]
+        urows, ucols = ukey // n_cols, ukey % n_cols
+    else:
+        order = np.lexsort((j, i))
+        si, sj = i[order], j[order]
+        new = np.empty(si.size, dtype=bool)
+        new[:1] = True
+        new[1:] = (si[1:] != si[:-1]) | (sj[1:] != sj[:-1])
+        urows, ucols = si[new], sj[new]
+    dst = np.cumsum(new) - 1
+    out_pattern = SparsityPattern._from_unique(urows, ucols, (n_rows, n_cols))
+    return _LinearMap.from_sorted_triples(e[order], dst, w[order], out_pattern.nnz), out_pattern
 
 
 def _map_size(left, pattern, right) -> int:
-    k = np.asarray(pattern.rows, np.int64)
-    l = np.asarray(pattern.cols, np.int64)
-    cl = np.diff(sps.csr_matrix(left.T).indptr)[k]
-    cr = np.diff(sps.csr_matrix(right).indptr)[l]
-    return int(np.sum(cl * cr))
+    """Number of triples of :func:`_triple_product_map` (``None``: identity)."""
+    counts = np.ones(pattern.nnz, dtype=np.int64)
+    if right is not None:
+        counts = np.diff(_canonical_csr(right).indptr)[np.asarray(pattern.cols)]
+    if left is not None:
+        lt = _canonical_csr(left.T)
+        counts = counts * np.diff(lt.indptr)[np.asarray(pattern.rows)]
+    return int(np.sum(counts))
 
 
 class _Level(eqx.Module):
@@ -189,22 +238,19 @@ class AMG(AbstractPreconditioner):
             )
         levels = []
         for lev in ml.levels[:-1]:
-            P = sps.csr_matrix(lev.P, dtype=np.float64)
-            P.sum_duplicates()
-            P.sort_indices()
-            ident_f = sps.identity(P.shape[0], format="csr")
-            ident_c = sps.identity(P.shape[1], format="csr")
+            P = _canonical_csr(lev.P)
+            PT = _canonical_csr(P.T)
             # Either one map P^T (.) P, or two: (.) P then P^T (.); keep the smaller.
-            one = _map_size(P.T, pattern, P)
-            two = _map_size(ident_f, pattern, P)
+            one = _map_size(PT, pattern, P)
+            two = _map_size(None, pattern, P)
             if one <= 2 * two:
-                m, next_pattern = _triple_product_map(P.T, pattern, P)
+                m, next_pattern = _triple_product_map(PT, pattern, P)
                 maps = (m,)
             else:
-                m1, ap_pattern = _triple_product_map(ident_f, pattern, P)
-                m2, next_pattern = _triple_product_map(P.T, ap_pattern, ident_c)
+                m1, ap_pattern = _triple_product_map(None, pattern, P)
+                m2, next_pattern = _triple_product_map(PT, ap_pattern, None)
                 maps = (m1, m2)
-            levels.append(_Level(pattern, CSRMatrix.from_scipy(P), CSRMatrix.from_scipy(P.T), maps))
+            levels.append(_Level(pattern, CSRMatrix.from_scipy(P), CSRMatrix.from_scipy(PT), maps))
             pattern = next_pattern
         return AMG(tuple(levels), pattern, degree, float(lower_ratio))
 

@@ -67,17 +67,24 @@ class SparsityPattern(eqx.Module):
             raise ValueError(f"COO indices out of range for shape {shape}.")
         key = rows * n_cols + cols
         uniq, scatter = np.unique(key, return_inverse=True)
-        urows, ucols = uniq // n_cols, uniq % n_cols
+        pattern = SparsityPattern._from_unique(uniq // n_cols, uniq % n_cols, (n_rows, n_cols))
+        return pattern, scatter.astype(np.int64)
+
+    @staticmethod
+    def _from_unique(urows, ucols, shape) -> "SparsityPattern":
+        """Pattern of entries that are already unique and sorted by row then column (host)."""
+        n_rows, n_cols = int(shape[0]), int(shape[1])
+        urows = np.asarray(urows, dtype=np.int64)
+        ucols = np.asarray(ucols, dtype=np.int64)
         indptr = np.zeros(n_rows + 1, dtype=np.int64)
-        np.add.at(indptr, urows + 1, 1)
-        indptr = np.cumsum(indptr)
+        np.cumsum(np.bincount(urows, minlength=n_rows), out=indptr[1:])
         n = min(n_rows, n_cols)
         diag = np.full(n, -1, dtype=np.int64)
         is_diag = urows == ucols
         diag[urows[is_diag]] = np.nonzero(is_diag)[0]
-        idx = jnp.int32 if uniq.size < 2**31 - 1 else jnp.int64
+        idx = jnp.int32 if urows.size < 2**31 - 1 else jnp.int64
         dia_offsets, dia_index = _detect_dia(urows, ucols, n_rows)
-        pattern = SparsityPattern(
+        return SparsityPattern(
             indptr=jnp.asarray(indptr, dtype=idx),
             rows=jnp.asarray(urows, dtype=idx),
             cols=jnp.asarray(ucols, dtype=idx),
@@ -86,11 +93,13 @@ class SparsityPattern(eqx.Module):
             dia_index=None if dia_index is None else jnp.asarray(dia_index, dtype=idx),
             dia_offsets=dia_offsets,
         )
-        return pattern, scatter.astype(np.int64)
 
     @staticmethod
     def from_scipy(matrix) -> "SparsityPattern":
         """Pattern of a scipy sparse matrix (its explicit entries, sorted)."""
+        if sps.issparse(matrix) and matrix.format == "csr" and matrix.has_canonical_format:
+            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+            return SparsityPattern._from_unique(rows, matrix.indices, matrix.shape)
         coo = sps.coo_matrix(matrix)
         pattern, _ = SparsityPattern.from_coo(coo.row, coo.col, coo.shape)
         return pattern
@@ -104,6 +113,10 @@ def _detect_dia(rows: np.ndarray, cols: np.ndarray, n_rows: int):
     if rows.size == 0:
         return None, None
     diff = cols - rows
+    # Cheap rejection first: more than the allowed number of distinct offsets in a strided
+    # sample means more in the whole pattern too.
+    if np.unique(diff[:: max(1, diff.size // 65536)]).size > _DIA_MAX_DIAGONALS:
+        return None, None
     offsets = np.unique(diff)
     k = offsets.size
     if k > _DIA_MAX_DIAGONALS or k * n_rows > 2 * rows.size:

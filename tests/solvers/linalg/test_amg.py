@@ -12,6 +12,16 @@ from pdekit.solvers import linalg
 from .problems import poisson_2d, random_rhs
 
 
+def assert_galerkin_hierarchy(amg, new):
+    """The coarse operators for the scipy matrix ``new`` are scipy's ``P^T A P`` to 1e-12."""
+    ops = amg.coarse_operators(linalg.CSRMatrix.from_scipy(new))
+    expected = new
+    for P, op in zip(amg.prolongators(), ops[1:]):
+        expected = sps.csr_matrix(P.T @ expected @ P)
+        got = op.to_scipy()
+        assert abs(got - expected).max() <= 1e-12 * abs(expected).max()
+
+
 def test_coarse_operators_are_galerkin_products_for_new_values():
     ref = poisson_2d(30, contrast=1.0)
     amg = linalg.AMG.build(ref, max_coarse=20)
@@ -20,12 +30,7 @@ def test_coarse_operators_are_galerkin_products_for_new_values():
     ml = pyamg.smoothed_aggregation_solver(ref, max_coarse=20, max_levels=12)
     assert amg.sizes() == [lev.A.shape[0] for lev in ml.levels]
     new = poisson_2d(30, contrast=100.0, seed=4)  # other coefficient field, same pattern
-    ops = amg.coarse_operators(linalg.CSRMatrix.from_scipy(new))
-    expected = new
-    for P, op in zip(amg.prolongators(), ops[1:]):
-        expected = sps.csr_matrix(P.T @ expected @ P)
-        got = op.to_scipy()
-        assert abs(got - expected).max() <= 1e-12 * abs(expected).max()
+    assert_galerkin_hierarchy(amg, new)
 
 
 @pytest.mark.parametrize("smooth", ["default", None])
