@@ -20,7 +20,10 @@ preconditioner.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
@@ -43,9 +46,11 @@ class _LinearMap(eqx.Module):
     def from_sorted_triples(src, dst, weight, size):
         """Triples ``(src, dst, weight)`` already sorted by ``dst`` (host arrays)."""
         idx = np.int32 if max(size, src.max(initial=0) + 1) < 2**31 - 1 else np.int64
+        # host casts + device_put: jnp.asarray would compile a copy per new shape
         return _LinearMap(
-            jnp.asarray(src.astype(idx, copy=False)), jnp.asarray(dst.astype(idx, copy=False)),
-            jnp.asarray(weight), int(size),
+            jax.device_put(src.astype(idx, copy=False)),
+            jax.device_put(dst.astype(idx, copy=False)),
+            jax.device_put(np.asarray(weight)), int(size),
         )
 
     def __call__(self, x):
@@ -68,76 +73,106 @@ def _canonical_csr(matrix) -> sps.csr_matrix:
     return csr
 
 
-def _expand(counts):
-    """``(g, t)``: group ``g`` repeated ``counts[g]`` times and ``t = 0..counts[g]-1`` in it."""
-    g = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-    start = np.cumsum(counts) - counts
-    return g, np.arange(g.size, dtype=np.int64) - start[g]
+def _index_dtype(n: int):
+    return np.int32 if n < 2**31 - 1 else np.int64
 
 
-def _triple_product_map(left, pattern: SparsityPattern, right):
+def _expand(counts, base):
+    """``(g, q)``: group ``g`` repeated ``counts[g]`` times and ``q = base[g] + 0..counts[g]-1``
+    (positions into a CSR array when ``base`` are row starts)."""
+    g = np.repeat(np.arange(counts.size, dtype=_index_dtype(counts.size)), counts)
+    shift = base - (np.cumsum(counts) - counts)
+    return g, np.arange(g.size, dtype=np.int64) + shift[g]
+
+
+class _HostCSR(NamedTuple):
+    """Host (numpy) copy of a row-sorted CSR pattern, used during the set-up only."""
+
+    indptr: np.ndarray
+    cols: np.ndarray
+    shape: tuple[int, int]
+
+    @staticmethod
+    def of(pattern: SparsityPattern) -> _HostCSR:
+        return _HostCSR(np.asarray(pattern.indptr), np.asarray(pattern.cols), pattern.shape)
+
+    @property
+    def rows(self) -> np.ndarray:
+        n = self.shape[0]
+        return np.repeat(np.arange(n, dtype=_index_dtype(n)), np.diff(self.indptr))
+
+    def to_pattern(self) -> SparsityPattern:
+        return SparsityPattern._from_unique(self.rows, self.cols, self.shape)
+
+
+def _triple_product_map(left, pattern: _HostCSR, right):
     """Linear map ``X.data -> (left @ X @ right).data`` for constant scipy ``left``/``right``
     (``None``: identity) and a variable ``X`` with the given pattern; returns
     ``(map, pattern_of_product)``. The structural pattern of the product is kept (stored
     zeros of ``left``/``right`` included, no cancellation)."""
-    indptr = np.asarray(pattern.indptr, np.int64)
-    cols = np.asarray(pattern.cols, np.int64)
+    indptr = pattern.indptr.astype(np.int64)
+    cols = pattern.cols
     n_rows = pattern.shape[0] if left is None else left.shape[0]
     n_cols = pattern.shape[1] if right is None else right.shape[1]
-    # Triples are generated grouped by output row i (Gustavson order): for each entry (i, k)
-    # of `left`, each entry e = (k, l) of X, each entry (l, j) of `right`.
+    # Triples (src entry e of X, output (i, j), weight w) are generated grouped by output row i
+    # (Gustavson order): for each entry (i, k) of `left`, each entry e = (k, l) of X, each
+    # entry (l, j) of `right`.
     if left is None:
-        e = np.arange(cols.size, dtype=np.int64)
-        i = np.asarray(pattern.rows, np.int64)
-        w = None
+        e, i, w = None, pattern.rows, None  # e = arange(nnz)
     else:
         L = _canonical_csr(left)
-        g, t = _expand(np.diff(indptr)[L.indices])
-        i = np.repeat(np.arange(L.shape[0], dtype=np.int64), np.diff(L.indptr))[g]
-        e = indptr[L.indices[g]] + t
+        g, e = _expand(np.diff(indptr)[L.indices], indptr[L.indices])
+        e = e.astype(_index_dtype(cols.size))
+        i = np.repeat(np.arange(L.shape[0], dtype=_index_dtype(L.shape[0])), np.diff(L.indptr))[g]
         w = L.data[g]
     if right is None:
-        j = cols[e]
+        j = cols if e is None else cols[e]
     else:
         R = _canonical_csr(right)
-        l = cols[e]
-        g, t = _expand(np.diff(R.indptr)[l])
-        p = R.indptr[l[g]] + t
-        i, e, j = i[g], e[g], R.indices[p].astype(np.int64)
+        l = cols if e is None else cols[e]
+        g, p = _expand(np.diff(R.indptr)[l], R.indptr[l])
+        i, e, j = i[g], (g if e is None else e[g]), R.indices[p]
         w = R.data[p] if w is None else w[g] * R.data[p]
+    if e is None:
+        e = np.arange(cols.size, dtype=_index_dtype(cols.size))
     if w is None:
         w = np.ones(e.size)
     # Sort by destination (rows are already grouped, so this is mostly within-row work) and
     # number the distinct (i, j) in sorted order: that is the CSR layout of the product.
     if n_rows * n_cols < 2**62:
-        key = i * n_cols + j
+        key = i.astype(np.int64) * n_cols + j
         order = np.argsort(key, kind="stable")
         key = key[order]
         new = np.empty(key.size, dtype=bool)
         new[:1] = True
         np.not_equal(key[1:], key[:-1], out=new[1:])
-        ukey = key[new]
-        urows, ucols = ukey // n_cols, ukey % n_cols
+        starts = np.flatnonzero(new)
+        urows, ucols = np.divmod(key[starts], n_cols)
     else:
         order = np.lexsort((j, i))
         si, sj = i[order], j[order]
         new = np.empty(si.size, dtype=bool)
         new[:1] = True
         new[1:] = (si[1:] != si[:-1]) | (sj[1:] != sj[:-1])
-        urows, ucols = si[new], sj[new]
-    dst = np.cumsum(new) - 1
-    out_pattern = SparsityPattern._from_unique(urows, ucols, (n_rows, n_cols))
-    return _LinearMap.from_sorted_triples(e[order], dst, w[order], out_pattern.nnz), out_pattern
+        starts = np.flatnonzero(new)
+        urows, ucols = si[starts], sj[starts]
+    dst = np.repeat(
+        np.arange(starts.size, dtype=_index_dtype(starts.size)), np.diff(starts, append=e.size)
+    )
+    out_indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(urows, minlength=n_rows), out=out_indptr[1:])
+    out = _HostCSR(out_indptr, ucols.astype(_index_dtype(n_cols)), (n_rows, n_cols))
+    return _LinearMap.from_sorted_triples(e[order], dst, w[order], ucols.size), out
 
 
-def _map_size(left, pattern, right) -> int:
+def _map_size(left, pattern: _HostCSR, right) -> int:
     """Number of triples of :func:`_triple_product_map` (``None``: identity)."""
-    counts = np.ones(pattern.nnz, dtype=np.int64)
+    counts = np.ones(pattern.cols.size, dtype=np.int64)
     if right is not None:
-        counts = np.diff(_canonical_csr(right).indptr)[np.asarray(pattern.cols)]
+        counts = np.diff(_canonical_csr(right).indptr)[pattern.cols]
     if left is not None:
         lt = _canonical_csr(left.T)
-        counts = counts * np.diff(lt.indptr)[np.asarray(pattern.rows)]
+        counts = counts * np.diff(lt.indptr)[pattern.rows]
     return int(np.sum(counts))
 
 
@@ -237,21 +272,22 @@ class AMG(AbstractPreconditioner):
                 f"max_coarse={max_coarse}; increase `max_levels` or `max_coarse`."
             )
         levels = []
+        host = _HostCSR(mat.indptr, mat.indices, mat.shape)  # == pattern (canonical)
         for lev in ml.levels[:-1]:
             P = _canonical_csr(lev.P)
             PT = _canonical_csr(P.T)
             # Either one map P^T (.) P, or two: (.) P then P^T (.); keep the smaller.
-            one = _map_size(PT, pattern, P)
-            two = _map_size(None, pattern, P)
+            one = _map_size(PT, host, P)
+            two = _map_size(None, host, P)
             if one <= 2 * two:
-                m, next_pattern = _triple_product_map(PT, pattern, P)
+                m, host = _triple_product_map(PT, host, P)
                 maps = (m,)
             else:
-                m1, ap_pattern = _triple_product_map(None, pattern, P)
-                m2, next_pattern = _triple_product_map(PT, ap_pattern, None)
+                m1, ap_host = _triple_product_map(None, host, P)
+                m2, host = _triple_product_map(PT, ap_host, None)
                 maps = (m1, m2)
             levels.append(_Level(pattern, CSRMatrix.from_scipy(P), CSRMatrix.from_scipy(PT), maps))
-            pattern = next_pattern
+            pattern = host.to_pattern()
         return AMG(tuple(levels), pattern, degree, float(lower_ratio))
 
     # ------------------------------------------------------------------ in JAX

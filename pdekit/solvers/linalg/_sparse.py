@@ -82,15 +82,19 @@ class SparsityPattern(eqx.Module):
         diag = np.full(n, -1, dtype=np.int64)
         is_diag = urows == ucols
         diag[urows[is_diag]] = np.nonzero(is_diag)[0]
-        idx = jnp.int32 if urows.size < 2**31 - 1 else jnp.int64
+        idx = np.int32 if urows.size < 2**31 - 1 else np.int64
         dia_offsets, dia_index = _detect_dia(urows, ucols, n_rows)
+
+        def dev(a):  # host cast + device_put: jnp.asarray compiles a copy per new shape
+            return jax.device_put(a.astype(idx, copy=False))
+
         return SparsityPattern(
-            indptr=jnp.asarray(indptr, dtype=idx),
-            rows=jnp.asarray(urows, dtype=idx),
-            cols=jnp.asarray(ucols, dtype=idx),
-            diag_index=jnp.asarray(diag, dtype=idx),
+            indptr=dev(indptr),
+            rows=dev(urows),
+            cols=dev(ucols),
+            diag_index=dev(diag),
             shape=(n_rows, n_cols),
-            dia_index=None if dia_index is None else jnp.asarray(dia_index, dtype=idx),
+            dia_index=None if dia_index is None else dev(dia_index),
             dia_offsets=dia_offsets,
         )
 
@@ -225,5 +229,5 @@ class CSRMatrix(eqx.Module):
         csr.sum_duplicates()
         csr.sort_indices()
         pattern = SparsityPattern.from_scipy(csr)
-        data = jnp.asarray(csr.data, dtype=dtype)
+        data = jax.device_put(csr.data) if dtype is None else jnp.asarray(csr.data, dtype=dtype)
         return CSRMatrix(pattern, data)
