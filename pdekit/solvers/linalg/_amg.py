@@ -77,12 +77,16 @@ def _index_dtype(n: int):
     return np.int32 if n < 2**31 - 1 else np.int64
 
 
-def _expand(counts, base):
+def _expand(counts, base, size):
     """``(g, q)``: group ``g`` repeated ``counts[g]`` times and ``q = base[g] + 0..counts[g]-1``
-    (positions into a CSR array when ``base`` are row starts)."""
+    (positions into a CSR array of ``size`` entries when ``base`` are row starts)."""
+    total = int(counts.sum())
     g = np.repeat(np.arange(counts.size, dtype=_index_dtype(counts.size)), counts)
-    shift = base - (np.cumsum(counts) - counts)
-    return g, np.arange(g.size, dtype=np.int64) + shift[g]
+    idx = _index_dtype(max(total, size))
+    shift = (base - (np.cumsum(counts) - counts)).astype(idx)
+    q = shift[g]
+    q += np.arange(total, dtype=idx)
+    return g, q
 
 
 class _HostCSR(NamedTuple):
@@ -114,33 +118,36 @@ def _triple_product_map(left, pattern: _HostCSR, right):
     cols = pattern.cols
     n_rows = pattern.shape[0] if left is None else left.shape[0]
     n_cols = pattern.shape[1] if right is None else right.shape[1]
-    # Triples (src entry e of X, output (i, j), weight w) are generated grouped by output row i
+    # Triples (src entry e of X, output (i, j), weight) are generated grouped by output row i
     # (Gustavson order): for each entry (i, k) of `left`, each entry e = (k, l) of X, each
-    # entry (l, j) of `right`.
+    # entry (l, j) of `right`. gl / p: the entry of `left` / `right` of each triple.
     if left is None:
-        e, i, w = None, pattern.rows, None  # e = arange(nnz)
+        e, i = None, pattern.rows  # e = arange(nnz)
     else:
         L = _canonical_csr(left)
-        g, e = _expand(np.diff(indptr)[L.indices], indptr[L.indices])
-        e = e.astype(_index_dtype(cols.size))
-        i = np.repeat(np.arange(L.shape[0], dtype=_index_dtype(L.shape[0])), np.diff(L.indptr))[g]
-        w = L.data[g]
+        gl, e = _expand(np.diff(indptr)[L.indices], indptr[L.indices], cols.size)
+        i = np.repeat(np.arange(L.shape[0], dtype=_index_dtype(L.shape[0])), np.diff(L.indptr))[gl]
     if right is None:
         j = cols if e is None else cols[e]
     else:
         R = _canonical_csr(right)
         l = cols if e is None else cols[e]
-        g, p = _expand(np.diff(R.indptr)[l], R.indptr[l])
-        i, e, j = i[g], (g if e is None else e[g]), R.indices[p]
-        w = R.data[p] if w is None else w[g] * R.data[p]
+        g, p = _expand(np.diff(R.indptr)[l], R.indptr[l], R.nnz)
+        del l
+        i, j = i[g], R.indices[p]
+        e = g if e is None else e[g]
+        if left is not None:
+            gl = gl[g]
+        del g
     if e is None:
         e = np.arange(cols.size, dtype=_index_dtype(cols.size))
-    if w is None:
-        w = np.ones(e.size)
     # Sort by destination (rows are already grouped, so this is mostly within-row work) and
     # number the distinct (i, j) in sorted order: that is the CSR layout of the product.
     if n_rows * n_cols < 2**62:
-        key = i.astype(np.int64) * n_cols + j
+        key = i.astype(np.int64)
+        key *= n_cols
+        key += j
+        del i, j
         order = np.argsort(key, kind="stable")
         key = key[order]
         new = np.empty(key.size, dtype=bool)
@@ -148,6 +155,7 @@ def _triple_product_map(left, pattern: _HostCSR, right):
         np.not_equal(key[1:], key[:-1], out=new[1:])
         starts = np.flatnonzero(new)
         urows, ucols = np.divmod(key[starts], n_cols)
+        del key
     else:
         order = np.lexsort((j, i))
         si, sj = i[order], j[order]
@@ -156,13 +164,21 @@ def _triple_product_map(left, pattern: _HostCSR, right):
         new[1:] = (si[1:] != si[:-1]) | (sj[1:] != sj[:-1])
         starts = np.flatnonzero(new)
         urows, ucols = si[starts], sj[starts]
+    del new
     dst = np.repeat(
         np.arange(starts.size, dtype=_index_dtype(starts.size)), np.diff(starts, append=e.size)
     )
+    # weights in sorted order: left value * right value (1 for an identity side)
+    weight = None if left is None else L.data[gl[order]]
+    if right is not None:
+        wr = R.data[p[order]]
+        weight = wr if weight is None else weight * wr
+    if weight is None:
+        weight = np.ones(e.size)
     out_indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(urows, minlength=n_rows), out=out_indptr[1:])
     out = _HostCSR(out_indptr, ucols.astype(_index_dtype(n_cols)), (n_rows, n_cols))
-    return _LinearMap.from_sorted_triples(e[order], dst, w[order], ucols.size), out
+    return _LinearMap.from_sorted_triples(e[order], dst, weight, ucols.size), out
 
 
 def _map_size(left, pattern: _HostCSR, right) -> int:
