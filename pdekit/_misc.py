@@ -73,9 +73,14 @@ def check_finite_scalar(name: str, value: Any, *, positive: bool = False,
     return out
 
 
+def is_tracer(value: Any) -> bool:
+    """True for a value traced by ``jit``/``vmap``/``grad`` (no concrete data to check)."""
+    return isinstance(value, jax.core.Tracer)
+
+
 def check_finite_array(name: str, value: Any) -> None:
     """Raise ``ValueError`` if a concrete array contains NaN or inf (no-op on tracers)."""
-    if isinstance(value, jax.core.Tracer):
+    if is_tracer(value):
         return
     arr = np.asarray(value)
     if arr.size and not np.all(np.isfinite(arr)):

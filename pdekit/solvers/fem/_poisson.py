@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, Bool, Float
 
 from ..._misc import check_positive_int
 from .. import linalg
@@ -45,7 +45,6 @@ class Poisson(eqx.Module):
 
     space: FunctionSpace
     method: linalg.AbstractLinearMethod
-    fixed_dofs: Int[Array, " fixed"]
     dirichlet_values: Float[Array, " dofs"]
     free_mask: Bool[Array, " dofs"]
     keep: Bool[Array, " nnz"]
@@ -89,7 +88,6 @@ class Poisson(eqx.Module):
         rows, cols = np.asarray(space.pattern.rows), np.asarray(space.pattern.cols)
         self.space = space
         self.method = method
-        self.fixed_dofs = jnp.asarray(fixed, dtype=space.dofs_j.dtype)
         self.dirichlet_values = jnp.asarray(g, dtype)
         self.free_mask = jnp.asarray(~is_fixed)
         self.keep = jnp.asarray(~(is_fixed[rows] | is_fixed[cols]))

@@ -29,7 +29,7 @@ import jax.scipy.linalg as jsl
 import numpy as np
 import scipy.sparse as sps
 
-from ..._misc import check_positive_int
+from ..._misc import check_positive_int, is_tracer
 from ._base import AbstractPreconditioner
 from ._sparse import CSRMatrix, SparsityPattern, matvec_operator
 
@@ -143,27 +143,20 @@ def _triple_product_map(left, pattern: _HostCSR, right):
         e = np.arange(cols.size, dtype=_index_dtype(cols.size))
     # Sort by destination (rows are already grouped, so this is mostly within-row work) and
     # number the distinct (i, j) in sorted order: that is the CSR layout of the product.
-    if n_rows * n_cols < 2**62:
-        key = i.astype(np.int64)
-        key *= n_cols
-        key += j
-        del i, j
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        new = np.empty(key.size, dtype=bool)
-        new[:1] = True
-        np.not_equal(key[1:], key[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        urows, ucols = np.divmod(key[starts], n_cols)
-        del key
-    else:
-        order = np.lexsort((j, i))
-        si, sj = i[order], j[order]
-        new = np.empty(si.size, dtype=bool)
-        new[:1] = True
-        new[1:] = (si[1:] != si[:-1]) | (sj[1:] != sj[:-1])
-        starts = np.flatnonzero(new)
-        urows, ucols = si[starts], sj[starts]
+    if n_rows * n_cols >= 2**62:
+        raise ValueError(f"AMG set-up: product of shape {(n_rows, n_cols)} too large to index.")
+    key = i.astype(np.int64)
+    key *= n_cols
+    key += j
+    del i, j
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    new = np.empty(key.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    urows, ucols = np.divmod(key[starts], n_cols)
+    del key
     del new
     dst = np.repeat(
         np.arange(starts.size, dtype=_index_dtype(starts.size)), np.diff(starts, append=e.size)
@@ -313,7 +306,7 @@ class AMG(AbstractPreconditioner):
             return
         same = A.shape == fine.shape and A.pattern.nnz == fine.nnz
         arrays = (A.pattern.indptr, A.pattern.cols, fine.indptr, fine.cols)
-        if same and not any(_is_tracer(x) for x in arrays):
+        if same and not any(is_tracer(x) for x in arrays):
             same = np.array_equal(np.asarray(A.pattern.indptr), np.asarray(fine.indptr)) and (
                 np.array_equal(np.asarray(A.pattern.cols), np.asarray(fine.cols))
             )
@@ -374,11 +367,6 @@ class AMG(AbstractPreconditioner):
 
         return lambda r: vcycle(0, r)
 
-
-def _is_tracer(x) -> bool:
-    import jax
-
-    return isinstance(x, jax.core.Tracer)
 
 
 def _chebyshev_setup(A: CSRMatrix):

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import numpy as np
 
-from ..._misc import check_finite_scalar, check_positive_int
+from ..._misc import check_finite_scalar, check_positive_int, is_tracer
 from ._amg import _chebyshev
 from ._base import AbstractPreconditioner
 from ._sparse import CSRMatrix, _dia_values
@@ -263,7 +263,7 @@ class GMG(AbstractPreconditioner):
     def check(self, A: CSRMatrix) -> None:
         self._offsets(A)
         rows, cols = A.pattern.rows, A.pattern.cols
-        if _is_tracer(rows) or _is_tracer(cols):
+        if is_tracer(rows) or is_tracer(cols):
             return
         nx = self.grid_shape[1]
         rows, cols = np.asarray(rows), np.asarray(cols)
@@ -328,9 +328,3 @@ class GMG(AbstractPreconditioner):
             return z.reshape(-1).astype(r.dtype)
 
         return precondition
-
-
-def _is_tracer(x) -> bool:
-    import jax
-
-    return isinstance(x, jax.core.Tracer)
