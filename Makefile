@@ -18,9 +18,11 @@ demo: $(STAMP)
 	MPLBACKEND=Agg $(VENV)/bin/pdekit demo --out $(OUT)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check pdekit tests examples benchmarks
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
 test-all: $(STAMP)
+	$(VENV)/bin/ruff check pdekit tests examples benchmarks
 	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -m ""
 
 bench: $(STAMP)

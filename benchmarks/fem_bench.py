@@ -13,7 +13,8 @@ printed as a correctness check (it is O(h^2) and must agree across contenders).
 * solve: pdekit ``linalg.CG(rtol, preconditioner=linalg.AMG.build(A))`` (AMG.build is host
   set-up, timed apart), ``linalg.CG(rtol, preconditioner=linalg.GMG(grid_shape))`` (no host
   set-up: its Galerkin hierarchy is built inside the timed solve) and ``linalg.Direct()`` (host
-  SuperLU) on the Dirichlet-eliminated system; scikit-fem spsolve and pyamg (set-up + CG); DOLFINx PETSc CG+GAMG and LU. Iterative
+  SuperLU) on the Dirichlet-eliminated system; scikit-fem spsolve and pyamg (set-up + CG);
+  DOLFINx PETSc CG+GAMG and LU. Iterative
   solvers stop at the same relative residual ``rtol = 1e-8``.
 * Darcy: 256 coefficient fields, piecewise constant on an 8 x 8 block grid with values
   10^U(-1, 1) (contrast up to 100), f = 1, at n = 64: pdekit ``jax.vmap`` of

@@ -20,9 +20,9 @@ H.pin_threads()
 
 import time  # noqa: E402
 
-import dolfinx_solver  # noqa: E402, F401  (orders MPI ahead of the bindings)
 import dolfinx  # noqa: E402, I001
 import dolfinx.fem.petsc  # noqa: E402
+import dolfinx_solver  # noqa: E402, F401  (orders MPI ahead of the bindings)
 import numpy as np  # noqa: E402
 import ufl  # noqa: E402
 from mpi4py import MPI  # noqa: E402

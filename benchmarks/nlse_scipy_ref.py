@@ -52,13 +52,14 @@ def main():
         kw = dict(N=job["N"], L=job["L"], beta=job["beta"], gamma=job["gamma"], t1=job["t1"],
                   ts=ts, rtol=job["rtol"], atol=job["atol"])
         if u0s.ndim == 1:  # one run, timed `repeat` times
-            (us, nfev), t_first = H.first_call(lambda: solve(u0s, **kw))
-            t = H.timeit(lambda: solve(u0s, **kw), repeat=job.get("repeat", 3), max_time=60)
+            (us, nfev), t_first = H.first_call(lambda: solve(u0s, **kw))  # noqa: B023
+            t = H.timeit(lambda: solve(u0s, **kw), repeat=job.get("repeat", 3),  # noqa: B023
+                         max_time=60)
             frames[job["name"]] = us
             results.append({"name": job["name"], "time": t, "first_call": t_first,
                             "nfev": int(nfev), "rtol": job["rtol"], "atol": job["atol"]})
         else:  # a loop over a batch of initial conditions, timed once
-            t = H.timeit(lambda: [solve(u, **kw) for u in u0s], repeat=1)
+            t = H.timeit(lambda: [solve(u, **kw) for u in u0s], repeat=1)  # noqa: B023
             results.append({"name": job["name"], "time": t, "runs": int(u0s.shape[0]),
                             "runs_per_s": u0s.shape[0] / t["best"]})
     np.savez(args.out + ".npz", **frames)

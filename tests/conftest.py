@@ -1,4 +1,4 @@
-"""Test configuration: float64 by default (explicitly, here), strict rank promotion,
+"""Test configuration: float64 by default (explicitly, here), strict dtype and rank promotion,
 four host devices for sharding tests, and a `getkey` fixture."""
 
 import os
@@ -15,6 +15,9 @@ import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# Strict dtype promotion (as equinox/diffrax/lineax test): silent float32/float64 or
+# int/float mixing raises instead of promoting.
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
 @pytest.fixture

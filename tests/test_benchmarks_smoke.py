@@ -34,7 +34,8 @@ def outputs(tmp_path_factory):
         cpus = str(core % (os.cpu_count() or 1))  # one core each (the scripts pin affinity)
         procs[name] = (out, subprocess.Popen(
             [sys.executable, str(BENCH / f"{name}_bench.py"), "--quick", "--pdekit-only",
-             "--out", str(out)], env=dict(env, PDEKIT_BENCH_CPUS=cpus), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+             "--out", str(out)], env=dict(env, PDEKIT_BENCH_CPUS=cpus),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
     results = {}
     for name, (out, proc) in procs.items():

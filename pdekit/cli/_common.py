@@ -12,8 +12,10 @@ from typing import Any
 def add_common_options(parser: argparse.ArgumentParser, *, time_dependent: bool = False) -> None:
     """``--x64 --json --save --plot --overwrite --quiet`` (and nothing else)."""
     parser.add_argument("--x64", action="store_true",
-                        help="compute in float64/complex128 (default: float32 unless JAX_ENABLE_X64=1)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object with the results")
+                        help="compute in float64/complex128 "
+                        "(default: float32 unless JAX_ENABLE_X64=1)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object with the results")
     parser.add_argument("--save", metavar="FILE", help="write the results to FILE (.npz)")
     parser.add_argument("--plot", metavar="FILE", help="write a figure to FILE (.png)")
     parser.add_argument("--overwrite", action="store_true",

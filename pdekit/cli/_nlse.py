@@ -10,8 +10,8 @@ import time
 from ._common import add_common_options, emit_json, parse_params
 
 CASES = ("soliton", "two-soliton", "breather", "mi")
-METHODS = ("dopri8", "lawsondopri8", "lawsondop853", "strang", "yoshida4", "splitstep6", "splitstep8", "lawson4",
-           "lawson8", "etdrk4")
+METHODS = ("dopri8", "lawsondopri8", "lawsondop853", "strang", "yoshida4", "splitstep6",
+           "splitstep8", "lawson4", "lawson8", "etdrk4")
 _ADAPTIVE = ("dopri8", "lawsondopri8", "lawsondop853")
 _DEFAULT_DT = 0.005
 _FIXED_DOMAIN = ("breather", "mi")  # domain set by the period / fastest-growing wavelength
@@ -31,11 +31,14 @@ def add_parser(subparsers):
     p.add_argument("--frames", type=int, default=None, help="saved frames (default 101)")
     p.add_argument("--method", choices=METHODS, default="dopri8", help="time integrator")
     p.add_argument("--dt", type=float, default=None,
-                   help=f"fixed step (default {_DEFAULT_DT}) or the adaptive methods' first trial step")
+                   help=f"fixed step (default {_DEFAULT_DT}) or the adaptive methods' "
+                        "first trial step")
     p.add_argument("--rtol", type=float, default=None,
-                   help="Dopri8/LawsonDopri8/LawsonDOP853 rtol (default 1e-10 with --x64, else 1e-5)")
+                   help="Dopri8/LawsonDopri8/LawsonDOP853 rtol "
+                        "(default 1e-10 with --x64, else 1e-5)")
     p.add_argument("--atol", type=float, default=None,
-                   help="Dopri8/LawsonDopri8/LawsonDOP853 atol (default 1e-12 with --x64, else 1e-7)")
+                   help="Dopri8/LawsonDopri8/LawsonDOP853 atol "
+                        "(default 1e-12 with --x64, else 1e-7)")
     p.add_argument("--beta", type=float, default=None, help="dispersion (default 1)")
     p.add_argument("--gamma", type=float, default=None, help="nonlinearity (default 1)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE",
@@ -51,11 +54,11 @@ def _build(args: argparse.Namespace):
 
     params = parse_params(args.param)
     allowed = sp.cases.parameter_names(args.case)
+    reserved = ("num_points", "domain_length", "t_final", "num_frames", "beta", "gamma")
     for name in params:
-        if name not in allowed or name in ("num_points", "domain_length", "t_final",
-                                           "num_frames", "beta", "gamma"):
+        if name not in allowed or name in reserved:
             raise ValueError(f"--param {name}: unknown parameter for case {args.case!r}; "
-                             f"allowed: {[a for a in allowed if a not in ('num_points', 'domain_length', 't_final', 'num_frames', 'beta', 'gamma')]}.")
+                             f"allowed: {[a for a in allowed if a not in reserved]}.")
     for flag, key, value in (("--N", "num_points", args.N), ("--L", "domain_length", args.L),
                              ("--t-final", "t_final", args.t_final),
                              ("--frames", "num_frames", args.frames),

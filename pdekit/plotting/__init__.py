@@ -9,7 +9,6 @@ from ._fem import plot_grid_samples as plot_grid_samples
 from ._fem import plot_mesh as plot_mesh
 from ._fem import plot_solution as plot_solution
 from ._fem import poisson_summary_figure as poisson_summary_figure
-
 from ._nlse import plot_conservation as plot_conservation
 from ._nlse import plot_entropy as plot_entropy
 from ._nlse import plot_intensity as plot_intensity

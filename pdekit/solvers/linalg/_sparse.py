@@ -51,7 +51,7 @@ class SparsityPattern(eqx.Module):
         return int(self.rows.shape[0])
 
     @staticmethod
-    def from_coo(rows, cols, shape) -> tuple["SparsityPattern", np.ndarray]:
+    def from_coo(rows, cols, shape) -> tuple[SparsityPattern, np.ndarray]:
         """Build the pattern of the COO entries ``(rows, cols)`` (duplicates allowed).
 
         **Returns:** ``(pattern, scatter)`` where ``scatter[k]`` is the position in the CSR
@@ -61,9 +61,11 @@ class SparsityPattern(eqx.Module):
         rows = np.asarray(rows, dtype=np.int64).ravel()
         cols = np.asarray(cols, dtype=np.int64).ravel()
         if rows.shape != cols.shape:
-            raise ValueError(f"`rows` and `cols` must have equal sizes, got {rows.size} and {cols.size}.")
+            raise ValueError(f"`rows` and `cols` must have equal sizes, got {rows.size} and "
+                             f"{cols.size}.")
         n_rows, n_cols = int(shape[0]), int(shape[1])
-        if rows.size and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0 or cols.max() >= n_cols):
+        if rows.size and (rows.min() < 0 or rows.max() >= n_rows
+                          or cols.min() < 0 or cols.max() >= n_cols):
             raise ValueError(f"COO indices out of range for shape {shape}.")
         key = rows * n_cols + cols
         uniq, scatter = np.unique(key, return_inverse=True)
@@ -71,7 +73,7 @@ class SparsityPattern(eqx.Module):
         return pattern, scatter.astype(np.int64)
 
     @staticmethod
-    def _from_unique(urows, ucols, shape) -> "SparsityPattern":
+    def _from_unique(urows, ucols, shape) -> SparsityPattern:
         """Pattern of entries that are already unique and sorted by row then column (host)."""
         n_rows, n_cols = int(shape[0]), int(shape[1])
         urows = np.asarray(urows, dtype=np.int64)
@@ -99,7 +101,7 @@ class SparsityPattern(eqx.Module):
         )
 
     @staticmethod
-    def from_scipy(matrix) -> "SparsityPattern":
+    def from_scipy(matrix) -> SparsityPattern:
         """Pattern of a scipy sparse matrix (its explicit entries, sorted)."""
         if sps.issparse(matrix) and matrix.format == "csr" and matrix.has_canonical_format:
             rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
@@ -149,7 +151,7 @@ def _dia_apply(offsets: tuple[int, ...], diagonals: Array, x: Array) -> Array:
     return y
 
 
-def matvec_operator(A: "CSRMatrix"):
+def matvec_operator(A: CSRMatrix):
     """``x -> A @ x`` with the matrix-dependent work (DIA diagonals) done once, for loops
     that apply the same matrix many times (CG, smoothers). Same values as ``A.matvec``."""
     pattern = A.pattern
@@ -224,7 +226,7 @@ class CSRMatrix(eqx.Module):
         )
 
     @staticmethod
-    def from_scipy(matrix, dtype=None) -> "CSRMatrix":
+    def from_scipy(matrix, dtype=None) -> CSRMatrix:
         csr = sps.csr_matrix(matrix)
         csr.sum_duplicates()
         csr.sort_indices()

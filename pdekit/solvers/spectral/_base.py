@@ -13,9 +13,10 @@ from ..._misc import check_finite_scalar
 
 
 class AbstractMethod(eqx.Module):
-    """A time integrator for a semilinear problem $\\hat u_t = \\mathcal{L}\\hat u + \\mathcal{N}(\\hat u)$
-    in Fourier space. Concrete methods are either fixed-step (:class:`AbstractFixedStepMethod`)
-    or adaptive (driven by diffrax)."""
+    """A time integrator for a semilinear problem
+    $\\hat u_t = \\mathcal{L}\\hat u + \\mathcal{N}(\\hat u)$ in Fourier space.
+    Concrete methods are either fixed-step (:class:`AbstractFixedStepMethod`) or adaptive
+    (driven by diffrax)."""
 
     order: ClassVar[int]
 

@@ -136,8 +136,9 @@ def two_soliton_shifts(amplitude1: float, velocity1: float, amplitude2: float, v
     r"""Asymptotic position and phase shifts of two colliding solitons (Zakharov & Shabat 1972).
 
     In normalised units soliton $j$ ($A_j\,\mathrm{sech}(A_j(x - x_j - v_jt))e^{iv_jx+\dots}$)
-    has the eigenvalue $\zeta_j = (v_j + iA_j)/2$. With $r_1 = (\zeta_1-\zeta_2^*)/(\zeta_1-\zeta_2)$
-    and $r_2 = (\zeta_2-\zeta_1^*)/(\zeta_2-\zeta_1)$ ($|r_1| = |r_2|$), after the collision
+    has the eigenvalue $\zeta_j = (v_j + iA_j)/2$. With
+    $r_1 = (\zeta_1-\zeta_2^*)/(\zeta_1-\zeta_2)$ and
+    $r_2 = (\zeta_2-\zeta_1^*)/(\zeta_2-\zeta_1)$ ($|r_1| = |r_2|$), after the collision
     soliton $j$ is displaced *forward along its relative motion* by
     $\delta x_j = \frac{2}{A_j}\ln|r_1|$ (both are pushed ahead: the interaction is attractive;
     note the factor 2, i.e. $\frac{1}{\eta_j}\ln|r|$ with $\eta_j = A_j/2$ the imaginary part of

@@ -47,7 +47,8 @@ def entropies(psi: Complex[Array, " N"], *, renyi_alpha: float = 2.0,
               tsallis_q: float = 2.0) -> dict[str, Float[Array, ""]]:
     r"""Entropies of the normalised intensity $p_j = |\psi_j|^2/\sum_i|\psi_i|^2$ on the grid.
 
-    Shannon $S = -\sum p\ln p$ (with $0\ln 0 = 0$), Rényi $S_\alpha = \ln(\sum p^\alpha)/(1-\alpha)$,
+    Shannon $S = -\sum p\ln p$ (with $0\ln 0 = 0$),
+    Rényi $S_\alpha = \ln(\sum p^\alpha)/(1-\alpha)$,
     Tsallis $S_q = (1 - \sum p^q)/(q - 1)$. These are discrete entropies: a uniform intensity
     gives $\ln N$; add $\ln\Delta x$ to the Shannon value for the differential entropy.
     """

@@ -8,7 +8,6 @@ import diffrax
 import equinox as eqx
 import jax.numpy as jnp
 
-
 from .._solution import RESULTS
 from ._base import AbstractAdaptiveMethod
 
@@ -26,7 +25,8 @@ class Dopri8(AbstractAdaptiveMethod):
     stability-limited at fine grids), for one extra complex exponential per stage. The price
     is a phase $\beta k^2 (t-t_0)/2$ that grows with time, so round-off in it is
     $\sim\epsilon\,\beta k_{max}^2 (t-t_0)$: negligible in float64, noticeable in float32 on
-    long windows (run such windows in chunks, as the CLI does). The state is the unitary-normalised $\hat v/\sqrt{N}$ stored as a real
+    long windows (run such windows in chunks, as the CLI does). The state is the
+    unitary-normalised $\hat v/\sqrt{N}$ stored as a real
     `(2, N)` array, so that `atol` is an RMS error of $\psi$ in physical units (Parseval) and
     diffrax sees a real state.
 

@@ -27,7 +27,8 @@ def _dopri8_tableau():
 class _Lawson(AbstractFixedStepMethod):
     r"""Explicit Runge–Kutta tableau `(a, b, c)` applied to the interaction-picture ODE
     $\hat v_t = e^{-\mathcal{L}\tau}\mathcal{N}(e^{\mathcal{L}\tau}\hat v)$,
-    $\tau = t - t_n$, restarted at every step (Lawson 1967). The propagators $e^{\pm\mathcal{L}c_ih}$
+    $\tau = t - t_n$, restarted at every step (Lawson 1967). The propagators
+    $e^{\pm\mathcal{L}c_ih}$
     of the stage nodes and $e^{\mathcal{L}h}$ are computed once per step size, so a stage costs
     one nonlinear evaluation (an FFT pair and $|\psi|^2\psi$, no transcendental function) and
     two diagonal products."""

@@ -16,7 +16,6 @@ from ..._misc import check_finite_scalar
 from .._solution import RESULTS
 from ._base import AbstractAdaptiveMethod
 
-
 # fdlibm's minimax kernels of sin and cos on [-pi/4, pi/4] (__kernel_sin.c, __kernel_cos.c).
 _SIN_COEFFS = (-1.66666666666666324348e-01, 8.33333333332248946124e-03,
                -1.98412698298579493134e-04, 2.75573137070700676789e-06,

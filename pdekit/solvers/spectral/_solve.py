@@ -1,4 +1,4 @@
-"""`solve(problem, method, u0, t1, ...)`: the one entry point that combines a problem and a method."""
+"""`solve(problem, method, u0, t1, ...)`: the one entry point combining a problem and a method."""
 
 from __future__ import annotations
 

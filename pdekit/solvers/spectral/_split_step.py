@@ -1,4 +1,4 @@
-"""Split-step Fourier methods: Strang (order 2) and symmetric compositions of it (orders 4, 6, 8)."""
+"""Split-step Fourier methods: Strang (order 2) and its symmetric compositions (orders 4, 6, 8)."""
 
 from __future__ import annotations
 

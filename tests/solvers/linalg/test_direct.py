@@ -28,4 +28,5 @@ def test_direct_matches_dense_solve(kind):
     M = sps.csr_matrix(M)
     b = _rand_rhs(n)
     x = linalg.solve(linalg.CSRMatrix.from_scipy(M), jnp.asarray(b), linalg.Direct())
-    np.testing.assert_allclose(np.asarray(x), np.linalg.solve(M.toarray(), b), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(x), np.linalg.solve(M.toarray(), b),
+                               rtol=1e-10, atol=1e-12)

@@ -14,7 +14,6 @@ from pdekit.solvers import spectral as sp
 
 from ...helpers import convergence_rate
 
-
 METHODS = [sp.LawsonDopri8, sp.LawsonDOP853]
 ids = pytest.mark.parametrize("make", METHODS, ids=lambda m: m.__name__)
 

@@ -65,7 +65,8 @@ def test_convergence_order(method, dts):
     errors = _reference_and_errors(method, dts)
     rate = convergence_rate(dts, errors)
     # High orders: a short pre-asymptotic range, so a wider band (brief: +-0.3).
-    assert abs(rate - method.order) < (0.2 if method.order <= 4 else 0.3), (type(method).__name__, rate, errors)
+    band = 0.2 if method.order <= 4 else 0.3
+    assert abs(rate - method.order) < band, (type(method).__name__, rate, errors)
     assert errors[-1] > 1e-12, errors  # round-off does not pollute the fit
 
 
