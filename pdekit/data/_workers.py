@@ -17,7 +17,18 @@ import numpy as np
 _STATE: dict = {}
 
 
-def _init(cfg: dict, cores: list[int], counter) -> None:
+def _init(cfg: dict, cores: list[int], counter, barrier) -> None:
+    try:
+        _setup(cfg, cores, counter)
+    except Exception as err:  # reported by the first task (a failing initializer would
+        _STATE["error"] = err  # make the pool respawn workers forever)
+    try:
+        barrier.wait(timeout=1800)
+    except Exception:  # a sibling failed: go on, its task reports the error
+        pass
+
+
+def _setup(cfg: dict, cores: list[int], counter) -> None:
     with counter.get_lock():
         rank = counter.value
         counter.value += 1
@@ -37,11 +48,16 @@ def _init(cfg: dict, cores: list[int], counter) -> None:
     _, recipe, attrs, _ = prepare(cfg["name"], cfg["path"], n=cfg["n"],
                                   resolution=cfg["resolution"], seed=cfg["seed"],
                                   dtype=cfg["dtype"], params=cfg["params"])
-    _STATE.update(run=make_runner(recipe, jax.devices()[:1]), step=cfg["step"],
-                  seed=attrs["seed"], dtype=np.dtype(attrs["dtype"]))
+    run = make_runner(recipe, jax.devices()[:1])
+    # compile before taking work, and start together: no worker's first chunk waits behind
+    # another's compilation (results are written in order)
+    jax.block_until_ready(run(attrs["seed"], np.zeros(cfg["step"], np.int32)))
+    _STATE.update(run=run, step=cfg["step"], seed=attrs["seed"], dtype=np.dtype(attrs["dtype"]))
 
 
 def _work(idx: np.ndarray):
+    if "error" in _STATE:
+        raise _STATE["error"]
     step = _STATE["step"]
     padded = np.concatenate([idx, np.full(step - idx.size, idx[-1])]).astype(np.int32)
     ((x, y),) = _STATE["run"](_STATE["seed"], padded)
@@ -59,8 +75,8 @@ def pool_results(cfg: dict, chunks: list[np.ndarray], workers: int):
     except AttributeError:  # pragma: no cover
         avail = []
     cores = avail if len(avail) >= workers else []
-    counter = ctx.Value("i", 0)
-    pool = ctx.Pool(workers, initializer=_init, initargs=(cfg, cores, counter))
+    counter, barrier = ctx.Value("i", 0), ctx.Barrier(workers)
+    pool = ctx.Pool(workers, initializer=_init, initargs=(cfg, cores, counter, barrier))
     try:
         yield from pool.imap(_work, chunks)
         pool.close()
