@@ -221,6 +221,8 @@ def results_section(d: dict, cmd: str) -> str:
          s.get("ratio_2core_devices")),
     ]
     lines = [
+        f"## Datasets (issue #10): `darcy` at {d['s']} x {d['s']}, whole pipeline vs DOLFINx",
+        "",
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; command: `{cmd}`",
         f"- machine: {m['cpu_model']}, {m['logical_cpus']} logical CPUs, cores {d['cores']}; "
         f"load average before / after: {[round(x, 2) for x in d['load_before']]} / "

@@ -86,3 +86,16 @@ def test_workers_same_bytes(capsys, tmp_path):
     xa, ya = Dataset(a).arrays()
     xb, yb = Dataset(b).arrays()
     assert np.array_equal(xa, xb) and np.array_equal(ya, yb)
+
+
+def test_devices_same_bytes(capsys, tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    cmd = ["datagen", "heat", "--n", "6", "--resolution", "16", "--batch-size", "2",
+           "--quiet", "--json"]
+    assert main([*cmd, "--out", str(a)]) == 0
+    assert main([*cmd, "--out", str(b), "--devices", "2"]) == 0
+    outs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["devices"] for o in outs] == [1, 2]
+    xa, ya = Dataset(a).arrays()
+    xb, yb = Dataset(b).arrays()
+    assert np.array_equal(xa, xb) and np.array_equal(ya, yb)

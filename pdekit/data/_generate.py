@@ -27,9 +27,10 @@ _RECIPES: dict = {}
 
 @dataclasses.dataclass(frozen=True)
 class GenerateStats:
-    """What one :func:`generate` call did: `computed` samples in `wall_s` seconds (of which
-    `compile_s` for the first batch), `samples_per_s` = computed / wall_s, `resumed_from`
-    samples that were on disk already."""
+    """What one :func:`generate` call did: `computed` samples in `wall_s` seconds,
+    `compile_s` until the first batch was on disk (compilation + that batch; for workers
+    also their start-up), `samples_per_s` = computed / wall_s, `resumed_from` samples that
+    were on disk already, `devices`, `workers`, `batch_size` (samples per call)."""
 
     path: pathlib.Path
     computed: int
@@ -276,9 +277,6 @@ def generate_with_stats(
 ) -> GenerateStats:
     """:func:`generate`, returning :class:`GenerateStats`. `on_batch(done)` is called after
     each batch is on disk (for tests and progress hooks)."""
-    path, recipe, attrs, signature = prepare(
-        name, path, n=n, resolution=resolution, seed=seed, dtype=dtype, params=params
-    )
     devs = resolve_devices(devices)
     workers = 1 if workers is None else check_positive_int("workers", workers)
     if workers > 1 and len(devs) > 1:
@@ -287,6 +285,9 @@ def generate_with_stats(
     if batch_size is None:
         batch_size = 16 * nd
     batch_size = check_positive_int("batch_size", batch_size)
+    path, recipe, attrs, signature = prepare(
+        name, path, n=n, resolution=resolution, seed=seed, dtype=dtype, params=params
+    )
     step = -(-min(batch_size, -(-attrs["n"] // nd) * nd) // nd) * nd
     store_dtype = np.dtype(attrs["dtype"])
 
