@@ -76,16 +76,18 @@ def darcy(resolution, dtype, *, coefficient, alpha, tau, high, low, blocks, refi
         rtol = 1e-8 if jnp.dtype(dtype) == jnp.float64 else 1e-5
     rtol = check_finite_scalar("rtol", rtol, positive=True)
     m = s * refine
-    mesh = fem.unit_square_mesh(m)
-    space = fem.FunctionSpace(mesh, fem.P1(), dtype=dtype)
-    try:
-        gmg = linalg.GMG(fem.grid_shape(space))
+    try:  # the node grid of unit_square_mesh(m) is (m + 1) x (m + 1): check before building it
+        gmg = linalg.GMG((m + 1, m + 1))
     except ValueError as err:
         raise ValueError(
             f"`resolution`: {s} (x refine {refine} = {m} mesh cells per side) cannot be "
             f"coarsened by the multigrid solver ({err}). Use a resolution 2^k m with m <= 4 "
             "per side (e.g. 16, 32, 48, 64, 96, 128, 256)."
         ) from None
+    mesh = fem.unit_square_mesh(m)
+    space = fem.FunctionSpace(mesh, fem.P1(), dtype=dtype)
+    if fem.grid_shape(space) != gmg.grid_shape:  # pragma: no cover - mesh numbering changed
+        raise RuntimeError("unit_square_mesh no longer numbers its nodes as a GMG grid.")
     problem = fem.Poisson(space, method=linalg.CG(rtol=rtol, preconditioner=gmg))
     centres = (np.arange(s) + 0.5) / s
     grf = None
