@@ -53,6 +53,15 @@ class AbstractWeightFactory(eqx.Module):
     def num_params(self, shape: Sequence[int]) -> int:
         """Number of real parameters for a tensor of `shape` (the formula, without building)."""
 
+    def to_config(self) -> dict:
+        """JSON-able description, inverse of :func:`factory_from_config`."""
+        rank = getattr(self, "rank", None)
+        kind = {"DenseWeights": "dense", "CPWeights": "cp", "TuckerWeights": "tucker"}
+        out = {"kind": kind[type(self).__name__]}
+        if rank is not None:
+            out["rank"] = list(rank) if isinstance(rank, tuple) else rank
+        return out
+
 
 class DenseTensor(eqx.Module):
     """A full complex tensor, stored as ``(2, *shape)`` real numbers."""
@@ -223,3 +232,16 @@ def dense_to_cp(value: Float[Array, " 2 ..."]) -> CPTensor:
             factors.append(jnp.stack([jnp.asarray(onehot, value.dtype),
                                       jnp.zeros((shape[i], r), value.dtype)]))
     return CPTensor(tuple(factors))
+
+
+def factory_from_config(config: dict) -> AbstractWeightFactory:
+    """``{"kind": "dense" | "cp" | "tucker", "rank": ...}`` -> a weight factory."""
+    kind = config.get("kind")
+    if kind == "dense":
+        return DenseWeights()
+    if kind == "cp":
+        return CPWeights(config["rank"])
+    if kind == "tucker":
+        r = config["rank"]
+        return TuckerWeights(tuple(r) if isinstance(r, list) else r)
+    raise ValueError(f"Unknown factorisation kind {kind!r} (expected dense, cp or tucker).")

@@ -15,6 +15,7 @@ weights factorised (CP or Tucker), either per layer or jointly: one tensor of sh
 ``(L, C, C, *modes)`` for all L layers.
 """
 
+import json
 import math
 from collections.abc import Callable, Sequence
 
@@ -129,6 +130,7 @@ class FNO(eqx.Module):
     norm: str | None = eqx.field(static=True)
     padding: tuple[float, ...] = eqx.field(static=True)
     activation: Callable = eqx.field(static=True)
+    config: str = eqx.field(static=True)  # JSON of the constructor arguments
 
     def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int] | int,
                  width: int = 32, n_layers: int = 4, *, convention: Convention = "pdekit",
@@ -165,7 +167,21 @@ class FNO(eqx.Module):
             raise ValueError("`factorization` must be DenseWeights(), CPWeights(rank) or "
                              f"TuckerWeights(rank), got {factorization!r}.")
         dtype = default_float_dtype(dtype)
+        if activation is not jax.nn.gelu and getattr(jax.nn, getattr(activation, "__name__", ""),
+                                                     None) is not activation:
+            raise ValueError("`activation` must be a function of jax.nn (e.g. jax.nn.gelu), "
+                             "so that the model can be saved and rebuilt by name.")
         self.grid, self.norm, self.activation = bool(grid), norm, activation
+        self.config = json.dumps({
+            "model": "FNO", "in_channels": self.in_channels, "out_channels": self.out_channels,
+            "modes": list(self.modes), "width": self.width, "n_layers": self.n_layers,
+            "convention": convention, "lifting_ratio": float(lifting_ratio),
+            "projection_ratio": float(projection_ratio), "grid": self.grid,
+            "channel_mlp": None if channel_mlp is None else float(channel_mlp),
+            "norm": norm, "padding": list(self.padding),
+            "factorization": factory.to_config(), "joint": bool(joint),
+            "activation": activation.__name__, "dtype": str(jnp.dtype(dtype)),
+        }, sort_keys=True)
         C = self.width
         k = iter(jax.random.split(key, 4 * self.n_layers + 4))
         lift_in = self.in_channels + (d if grid else 0)
