@@ -183,7 +183,8 @@ class FNO(eqx.Module):
             "activation": activation.__name__, "dtype": str(jnp.dtype(dtype)),
         }, sort_keys=True)
         C = self.width
-        k = iter(jax.random.split(key, 4 * self.n_layers + 4))
+        keys = jax.random.split(key, 4 * self.n_layers + 4)
+        k = iter(keys[:-1])  # keys[-1]: the joint tensor (other weights same as unjointed)
         lift_in = self.in_channels + (d if grid else 0)
         self.lifting = ChannelMLP(lift_in, C, int(lifting_ratio * C), activation=activation,
                                   key=next(k), dtype=dtype)
@@ -196,7 +197,7 @@ class FNO(eqx.Module):
         self.joint_weight = None
         if joint:
             shape = (self.n_layers, C, C, *weight_mode_shape(modes, convention))
-            self.joint_weight = factory.build(shape, key=next(k), dtype=dtype,
+            self.joint_weight = factory.build(shape, key=keys[-1], dtype=dtype,
                                               std=init_std(C, C))
         self.skips = tuple(PointwiseLinear(C, C, bias=False, key=next(k), dtype=dtype)
                            for _ in range(self.n_layers))
@@ -269,6 +270,13 @@ def TFNO(in_channels: int, out_channels: int, modes: Sequence[int] | int, width:
 
 
 def count_params(model: eqx.Module) -> int:
-    """Number of real trainable parameters (complex weights count twice: real, imaginary)."""
-    leaves = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
-    return int(sum(x.size for x in leaves))
+    """Number of real trainable parameters (complex weights count twice: real, imaginary).
+
+    Also counts an abstract model from ``eqx.filter_eval_shape`` (nothing allocated).
+    """
+    def is_float(x):
+        return (isinstance(x, jax.ShapeDtypeStruct) and jnp.issubdtype(x.dtype, jnp.inexact)
+                ) or eqx.is_inexact_array(x)
+
+    leaves = [x for x in jax.tree_util.tree_leaves(model) if is_float(x)]
+    return int(sum(math.prod(x.shape) for x in leaves))
