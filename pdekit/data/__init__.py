@@ -1,1 +1,3 @@
 """Dataset generation and storage built on ``pdekit.solvers``."""
+
+from ._snapshots import Snapshots as Snapshots
