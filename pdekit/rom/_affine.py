@@ -100,7 +100,8 @@ class AffineProblem(eqx.Module):
         """`num` parameters drawn uniformly from the box, shape `(num, P)`."""
         num = check_positive_int("num", num)
         lo, hi = (jnp.asarray(v, self.rhs.dtype) for v in (self.mu_min, self.mu_max))
-        return lo + (hi - lo) * jax.random.uniform(key, (num, self.num_params), self.rhs.dtype)
+        u = jax.random.uniform(key, (num, self.num_params), self.rhs.dtype)
+        return lo[None, :] + (hi - lo)[None, :] * u
 
     def grid(self, per_axis: int) -> Float[Array, "num P"]:
         """Tensor grid with `per_axis` points per parameter (box corners included)."""

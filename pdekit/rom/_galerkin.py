@@ -209,7 +209,8 @@ def _gram_schmidt_insert(X, Q, R, m, w, g, col):
     q = jnp.where(independent, w2 / jnp.where(independent, nrm, 1.0), 0.0)
     Q = jax.lax.dynamic_update_index_in_dim(Q, q, m, 0)
     column = h1 + h2
-    column = column + jnp.where(independent, nrm, 0.0) * (jnp.arange(Q.shape[0]) == m)
+    at_m = jnp.arange(Q.shape[0], dtype=m.dtype) == m
+    column = column + jnp.where(at_m & independent, nrm, jnp.zeros((), nrm.dtype))
     R = R.at[:, col].set(column.astype(R.dtype))
     return Q, R, m + independent.astype(jnp.int32)
 
@@ -235,13 +236,20 @@ def _reduced_arrays(problem: AffineProblem, basis):
     k = G.shape[0]
     Q = jnp.zeros((k, n), basis.dtype)
     R = jnp.zeros((k, k), basis.dtype)
-    m = jnp.zeros((), jnp.int32)
-    insert = jax.jit(_gram_schmidt_insert)
-    for j in range(k):
-        Q, R, m = insert(X, Q, R, m, W[j], G[j], j)
-    R = R[: int(m)]
+    Q, R, m = insert_all(X, Q, R, jnp.zeros((), jnp.int32), W, G, 0)
     del qa, qf
-    return AN, fN, MN, R
+    return AN, fN, MN, R[: int(m)]
+
+
+@jax.jit
+def insert_all(X, Q, R, m, W, G, first):
+    """Insert the representers `W` `(k, n)` (duals `G`) as columns ``first, first+1, ...``
+    of ``R`` (a loop, so the Gram-Schmidt step is compiled once)."""
+
+    def body(j, carry):
+        return _gram_schmidt_insert(X, *carry, W[j], G[j], first + j)
+
+    return jax.lax.fori_loop(0, W.shape[0], body, (Q, R, m))
 
 
 def galerkin_rom(problem: AffineProblem, basis: Float[Array, "n N"]) -> GalerkinROM:

@@ -27,7 +27,7 @@ from jaxtyping import Array, Float
 from .._misc import check_finite_scalar, check_positive_int
 from ..solvers import linalg
 from ._affine import AffineProblem, affine_coefficients
-from ._galerkin import GalerkinROM, _gram_schmidt_insert, _online, _riesz, rom_from_arrays
+from ._galerkin import GalerkinROM, _online, _riesz, insert_all, rom_from_arrays
 
 
 class GreedyResult(NamedTuple):
@@ -66,30 +66,19 @@ def _init(problem: AffineProblem, nmax: int) -> _State:
     Q = jnp.zeros((kmax, n), dtype)
     R = jnp.zeros((kmax, kmax), dtype)
     m = jnp.zeros((), jnp.int32)
-    Q, R, m = _insert_all(X, Q, R, m, _riesz(X, problem.rhs), problem.rhs, 0)
+    Q, R, m = insert_all(X, Q, R, m, _riesz(X, problem.rhs), problem.rhs, 0)
     MN = jnp.zeros((nmax, nmax), dtype) if problem.time_dependent else None
     return _State(jnp.zeros((nmax, n), dtype), jnp.zeros((qa, nmax, nmax), dtype),
                   jnp.zeros((qf, nmax), dtype), MN, Q, R, m, jnp.zeros((), jnp.int32))
 
 
-def _insert_all(X, Q, R, m, W, G, first):
-    """Insert the representers `W` `(k, n)` (duals `G`) as columns ``first, first+1, ...``
-    (a loop, so the Gram-Schmidt step is compiled once)."""
-
-    def body(j, carry):
-        return _gram_schmidt_insert(X, *carry, W[j], G[j], first + j)
-
-    return jax.lax.fori_loop(0, W.shape[0], body, (Q, R, m))
-
-
-_insert_all = jax.jit(_insert_all)
 _solve = eqx.filter_jit(lambda problem, mu: problem.solve(mu))
 
 
 @eqx.filter_jit
 def _criterion(problem: AffineProblem, state: _State, train, relative: bool):
     nmax = state.V.shape[0]
-    pad = (jnp.arange(nmax) >= state.N).astype(state.V.dtype)
+    pad = (jnp.arange(nmax, dtype=state.N.dtype) >= state.N).astype(state.V.dtype)
     ref = affine_coefficients(problem.theta_a, jnp.asarray(problem.mu_ref, state.V.dtype))
 
     def one(mu):
@@ -140,7 +129,7 @@ def _extend(problem: AffineProblem, state: _State, phi, scale):
     W = _riesz(X, G)
     qf, per = problem.rhs.shape[0], G.shape[0]
     Q, R, m = state.Q, state.R, state.m
-    Q, R, m = _insert_all(X, Q, R, m, W, G, qf + N * per)
+    Q, R, m = insert_all(X, Q, R, m, W, G, qf + N * per)
     # if phi was dependent the caller keeps the old state and stops
     return _State(V, AN, fN, MN, Q, R, m, N + 1), independent
 
