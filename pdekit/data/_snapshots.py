@@ -16,6 +16,7 @@ every other format meshio reads, e.g. results written by scikit-fem or FEniCS).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 from collections.abc import Sequence
@@ -210,7 +211,9 @@ class Snapshots:
         if not paths:
             raise ValueError("`paths` is empty.")
         if len(paths) == 1 and str(paths[0]).endswith(".xdmf") and _is_time_series(paths[0]):
-            with meshio.xdmf.TimeSeriesReader(str(paths[0])) as reader:
+            # meshio resolves the heavy-data (.h5) path against the working directory
+            xdmf = pathlib.Path(paths[0]).resolve()
+            with contextlib.chdir(xdmf.parent), meshio.xdmf.TimeSeriesReader(xdmf.name) as reader:
                 pts, cblocks = reader.read_points_cells()
                 times, frames = [], []
                 for k in range(reader.num_steps):

@@ -295,11 +295,12 @@ def thermal_block_space(n: int, dtype=None) -> fem.FunctionSpace:
     return fem.FunctionSpace(fem.unit_square_mesh(n), fem.P1(), dtype=default_float_dtype(dtype))
 
 
-def solve_snapshots(problem: AffineProblem, params, *, mesh=None, batch_size: int = 1):
+def solve_snapshots(problem: AffineProblem, params, *, mesh=None, batch_size: int = 32):
     """Full-order snapshots of `problem` at `params` `(S, P)` as a
     :class:`pdekit.data.Snapshots` (fields on the full space, Dirichlet DOFs included:
     `(S, num_dofs)`, or `(S, num_steps, num_dofs)` with `times` if time-dependent), with the
-    mesh if `mesh` is given. Solves one parameter at a time (``jax.lax.map``)."""
+    mesh if `mesh` is given. Solves `batch_size` parameters per host call (``jax.lax.map``
+    over vmapped chunks)."""
     from ..data import Snapshots
 
     mu = problem.check_params(params, "params")
