@@ -16,7 +16,7 @@ def built(tmp_path_factory):
 
 def test_build_and_eval(built, capsys):
     d, out = built
-    rc = main(["rom", "build", "thermal-block", "--blocks", "2x1", "--cells", "8", "--tol", "1e-3",
+    rc = main(["rom", "build", "thermal-block", "--blocks", "2x2", "--cells", "8", "--tol", "1e-3",
                "--train", "30", "--test", "10", "--out", str(out), "--x64", "--json", "--quiet"])
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
@@ -25,7 +25,7 @@ def test_build_and_eval(built, capsys):
         assert key in rep
     assert rep["max_rel_error"] < 1e-3 and rep["effectivity_min"] >= 1.0 and rep["certified"]
     assert out.exists()
-    rc = main(["rom", "eval", str(out), "--mu", "0.2,0.9", "--x64", "--json",
+    rc = main(["rom", "eval", str(out), "--mu", "0.2,0.9,0.5,0.1", "--x64", "--json",
                "--save", str(d / "u.npz")])
     assert rc == 0
     ev = json.loads(capsys.readouterr().out)
@@ -36,7 +36,7 @@ def test_build_and_eval(built, capsys):
 def test_errors(built, capsys):
     d, out = built
     # outside the parameter box: clear error, exit status 2
-    assert main(["rom", "eval", str(out), "--mu", "5,0.5", "--x64"]) == 2
+    assert main(["rom", "eval", str(out), "--mu", "5,0.5,0.5,0.5", "--x64"]) == 2
     assert "outside the parameter box" in capsys.readouterr().err
     # existing output is not overwritten
     assert main(["rom", "build", "thermal-block", "--cells", "8", "--out", str(out)]) == 2

@@ -123,15 +123,14 @@ def run_build(args):
     model, V = result.rom, result.basis
 
     # ---- report on random test parameters ----
-    fom = eqx.filter_jit(jax.vmap(problem.solve))
-    jax.block_until_ready(fom(test[:1]))
+    batched = eqx.filter_jit(lambda fn, mu: jax.vmap(fn)(mu))
+    jax.block_until_ready(batched(problem.solve, test[:1]))
     t0 = time.perf_counter()
-    U = jax.block_until_ready(fom(test))
+    U = jax.block_until_ready(batched(problem.solve, test))
     fom_s = (time.perf_counter() - t0) / args.test
-    online = eqx.filter_jit(jax.vmap(model.solve_and_estimate))
-    jax.block_until_ready(online(test))
+    jax.block_until_ready(batched(model.solve_and_estimate, test))
     t0 = time.perf_counter()
-    uN, est = jax.block_until_ready(online(test))
+    uN, est = jax.block_until_ready(batched(model.solve_and_estimate, test))
     online_s = (time.perf_counter() - t0) / args.test
     err = jax.vmap(lambda u, c, mu: problem.energy_norm(u - V @ c, mu))(U, uN, test)
     nrm = jax.vmap(problem.energy_norm)(U, test)
