@@ -186,7 +186,8 @@ def _plots(paths, problem, space, result, U, uN, V, err, est, rel, nrm, tol, jnp
     figs.append(plotting.plot_reduced_vs_full(space, full, red,
                                               title=f"worst test parameter (N = {V.shape[1]})"))
     figs.append(plotting.plot_singular_values(svd.all_singular_values,
-                                              title="POD of the test solutions (X-product)"))
+                                              title="POD of the test solutions (X-product; "
+                                              "values below ~1e-8 are round-off)"))
     summary, axes = plt.subplots(1, 3, figsize=(15, 4.3))
     e = np.asarray(result.max_estimates)
     axes[0].semilogy(e, "o-", ms=3)
