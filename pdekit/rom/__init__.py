@@ -9,6 +9,7 @@ from ._affine import check_params as check_params
 from ._affine import solve_snapshots as solve_snapshots
 from ._affine import thermal_block as thermal_block
 from ._affine import thermal_block_space as thermal_block_space
+from ._datagen import thermal_block_generator as thermal_block_generator
 from ._distributed import sharded_pod as sharded_pod
 from ._galerkin import GalerkinROM as GalerkinROM
 from ._galerkin import check_basis as check_basis
