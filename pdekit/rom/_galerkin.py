@@ -190,66 +190,89 @@ def check_basis(problem: AffineProblem, basis) -> Array:
     return basis
 
 
-def _riesz(X: linalg.CSRMatrix, G: Float[Array, "k n"]) -> Float[Array, "k n"]:
-    """Riesz representers ``X^{-1} g`` of a batch of functionals (one factorisation)."""
-    return jax.vmap(lambda g: linalg.solve(X, g, linalg.Direct()))(G)
+class RieszSolver:
+    """``g -> X^{-1} g`` with ``X`` factorised once on the host (scipy SuperLU, symmetric
+    mode), for the many Riesz representers of the offline stage. (`linalg.Direct` would
+    refactorise ``X`` at every call; the greedy needs ``Qa`` solves per iteration.)"""
+
+    def __init__(self, X: linalg.CSRMatrix):
+        import scipy.sparse.linalg as spla
+
+        A = X.to_scipy().astype(np.float64).tocsc()  # factorised in float64 for any dtype
+        self.dtype = X.data.dtype
+        self.lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                            options=dict(SymmetricMode=True))
+
+    def __call__(self, G: Float[Array, "k n"]) -> Float[Array, "k n"]:
+        G = np.asarray(G, dtype=np.float64)
+        return jnp.asarray(self.lu.solve(np.ascontiguousarray(G.T)).T, self.dtype)
 
 
-def _gram_schmidt_insert(X, Q, R, m, w, g, col):
-    """Insert representer `w` (with ``X w = g``) as column `col` of ``R``, extending the
-    X-orthonormal rows of ``Q`` `(Mmax, n)` (currently `m` used) if it is independent.
-    Classical Gram-Schmidt twice ("twice is enough", Giraud et al. 2005)."""
-    h1 = Q @ g
-    w1 = w - Q.T @ h1
-    h2 = Q @ X.matvec(w1)
-    w2 = w1 - Q.T @ h2
-    nrm = jnp.sqrt(jnp.maximum(w2 @ X.matvec(w2), 0.0))
-    scale = jnp.sqrt(jnp.maximum(w @ g, 0.0))
-    independent = nrm > 1e3 * jnp.finfo(w.dtype).eps * scale
-    q = jnp.where(independent, w2 / jnp.where(independent, nrm, 1.0), 0.0)
-    Q = jax.lax.dynamic_update_index_in_dim(Q, q, m, 0)
-    column = h1 + h2
-    at_m = jnp.arange(Q.shape[0], dtype=m.dtype) == m
-    column = column + jnp.where(at_m & independent, nrm, jnp.zeros((), nrm.dtype))
-    R = R.at[:, col].set(column.astype(R.dtype))
-    return Q, R, m + independent.astype(jnp.int32)
+@jax.jit
+def insert_block(X, Q, R, W, G, first):
+    """Orthonormalise the representers `W` `(k, n)` (duals ``G = X W``) against the rows of
+    ``Q`` `(Kmax, n)` and among themselves, in ``X``, storing them as rows and their
+    coefficients as columns ``first .. first + k - 1`` of ``Q`` and ``R`` (so that
+    ``W^T = Q^T R[:, cols]``). Block classical Gram-Schmidt twice against ``Q`` (reads ``Q``
+    four times per block, not per vector), then twice within the block ("twice is enough",
+    Giraud et al. 2005). A dependent vector leaves a zero row (harmless in ``||R c||``)."""
+    matvec = jax.vmap(X.matvec)
+    H1 = G @ Q.T  # (k, Kmax): <w_i, q_j>_X
+    W1 = W - H1 @ Q
+    H2 = matvec(W1) @ Q.T
+    W2 = W1 - H2 @ Q
+    XW2 = matvec(W2)
+    k = W.shape[0]
+    scale = jnp.sqrt(jnp.maximum(jnp.sum(W * G, axis=1), 0.0))
+    rows, xrows, coef = [], [], []
+    tiny = 1e3 * jnp.finfo(W.dtype).eps
+    for i in range(k):  # k = Qa (+1): small, unrolled
+        w, xw = W2[i], XW2[i]
+        c = jnp.zeros((k,), W.dtype)
+        for _ in range(2):
+            for j in range(i):
+                cj = rows[j] @ xw
+                w, xw = w - cj * rows[j], xw - cj * xrows[j]
+                c = c.at[j].add(cj)
+        nrm = jnp.sqrt(jnp.maximum(w @ xw, 0.0))
+        ok = nrm > tiny * scale[i]
+        inv = jnp.where(ok, 1.0 / jnp.where(ok, nrm, 1.0), 0.0)
+        rows.append(w * inv)
+        xrows.append(xw * inv)
+        coef.append(c.at[i].set(jnp.where(ok, nrm, 0.0)))
+    B = jnp.stack(rows)  # (k, n)
+    C = jnp.stack(coef, axis=1)  # (k rows of the block, k columns)
+    Q = jax.lax.dynamic_update_slice_in_dim(Q, B, first, 0)
+    cols = (H1 + H2).T  # (Kmax, k): coefficients on the old rows
+    cols = jax.lax.dynamic_update_slice_in_dim(cols, C, first, 0)
+    R = jax.lax.dynamic_update_slice_in_dim(R, cols.astype(R.dtype), first, 1)
+    return Q, R
 
 
 def _reduced_arrays(problem: AffineProblem, basis):
     """Projected operators, load, mass and the residual factor ``R`` for a basis `(n, N)`."""
     X = problem.product()
     n, N = basis.shape
-    qa, qf = problem.operator_data.shape[0], problem.rhs.shape[0]
-    ops = [linalg.CSRMatrix(problem.pattern, d) for d in problem.operator_data]
-    AV = jnp.stack([jax.vmap(A.matvec, in_axes=1, out_axes=1)(basis) for A in ops])  # (qa,n,N)
+    AV = jax.vmap(lambda d: jax.vmap(linalg.CSRMatrix(problem.pattern, d).matvec, in_axes=1,
+                                     out_axes=1)(basis))(problem.operator_data)  # (qa, n, N)
     AN = jnp.einsum("ni,qnj->qij", basis, AV)
     fN = problem.rhs @ basis
-    vectors = [problem.rhs]  # order: f_q, then per basis vector n: A_q v_n (q = 0..qa-1)[, M v_n]
-    per = [jnp.moveaxis(AV, 2, 0)]  # (N, qa, n)
+    per = [jnp.moveaxis(AV, 2, 0)]  # (N, qa, n); order per basis vector: A_q v_n [, M v_n]
     MN = None
     if problem.time_dependent:
         MV = jax.vmap(problem.mass().matvec, in_axes=1, out_axes=1)(basis)
         MN = basis.T @ MV
         per.append(MV.T[:, None, :])
-    G = jnp.concatenate(vectors + [jnp.concatenate(per, axis=1).reshape(-1, n)])
-    W = _riesz(X, G)
-    k = G.shape[0]
+    blocks = jnp.concatenate(per, axis=1)  # (N, per, n)
+    riesz = RieszSolver(X)
+    qf = problem.rhs.shape[0]
+    k = qf + blocks.shape[0] * blocks.shape[1]
     Q = jnp.zeros((k, n), basis.dtype)
     R = jnp.zeros((k, k), basis.dtype)
-    Q, R, m = insert_all(X, Q, R, jnp.zeros((), jnp.int32), W, G, 0)
-    del qa, qf
-    return AN, fN, MN, R[: int(m)]
-
-
-@jax.jit
-def insert_all(X, Q, R, m, W, G, first):
-    """Insert the representers `W` `(k, n)` (duals `G`) as columns ``first, first+1, ...``
-    of ``R`` (a loop, so the Gram-Schmidt step is compiled once)."""
-
-    def body(j, carry):
-        return _gram_schmidt_insert(X, *carry, W[j], G[j], first + j)
-
-    return jax.lax.fori_loop(0, W.shape[0], body, (Q, R, m))
+    Q, R = insert_block(X, Q, R, riesz(problem.rhs), problem.rhs, 0)
+    for j in range(N):  # one compiled block step, N calls
+        Q, R = insert_block(X, Q, R, riesz(blocks[j]), blocks[j], qf + j * blocks.shape[1])
+    return AN, fN, MN, R
 
 
 def galerkin_rom(problem: AffineProblem, basis: Float[Array, "n N"]) -> GalerkinROM:

@@ -14,6 +14,7 @@ used while the basis is empty).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -27,7 +28,7 @@ from jaxtyping import Array, Float
 from .._misc import check_finite_scalar, check_positive_int
 from ..solvers import linalg
 from ._affine import AffineProblem, affine_coefficients
-from ._galerkin import GalerkinROM, _online, _riesz, insert_all, rom_from_arrays
+from ._galerkin import GalerkinROM, RieszSolver, _online, insert_block, rom_from_arrays
 
 
 class GreedyResult(NamedTuple):
@@ -51,13 +52,12 @@ class _State(eqx.Module):
     AN: Array  # (qa, Nmax, Nmax)
     fN: Array  # (qf, Nmax)
     MN: Array | None  # (Nmax, Nmax)
-    Q: Array  # (Kmax, n) X-orthonormal residual representers
-    R: Array  # (Kmax, Kmax)
-    m: Array  # rows of Q in use
+    Q: Array  # (Kmax, n) X-orthonormal residual representers (row j <-> column j of R)
+    R: Array  # (Kmax, Kmax), upper triangular
     N: Array  # basis vectors in use
 
 
-def _init(problem: AffineProblem, nmax: int) -> _State:
+def _init(problem: AffineProblem, nmax: int, riesz: RieszSolver) -> _State:
     n, dtype = problem.size, problem.rhs.dtype
     qa, qf = problem.operator_data.shape[0], problem.rhs.shape[0]
     per = qa + (1 if problem.time_dependent else 0)
@@ -65,11 +65,10 @@ def _init(problem: AffineProblem, nmax: int) -> _State:
     X = problem.product()
     Q = jnp.zeros((kmax, n), dtype)
     R = jnp.zeros((kmax, kmax), dtype)
-    m = jnp.zeros((), jnp.int32)
-    Q, R, m = insert_all(X, Q, R, m, _riesz(X, problem.rhs), problem.rhs, 0)
+    Q, R = insert_block(X, Q, R, riesz(problem.rhs), problem.rhs, 0)
     MN = jnp.zeros((nmax, nmax), dtype) if problem.time_dependent else None
     return _State(jnp.zeros((nmax, n), dtype), jnp.zeros((qa, nmax, nmax), dtype),
-                  jnp.zeros((qf, nmax), dtype), MN, Q, R, m, jnp.zeros((), jnp.int32))
+                  jnp.zeros((qf, nmax), dtype), MN, Q, R, jnp.zeros((), jnp.int32))
 
 
 _solve = eqx.filter_jit(lambda problem, mu: problem.solve(mu))
@@ -106,8 +105,10 @@ def _orthogonalize(X, V, u):
 
 
 @eqx.filter_jit
-def _extend(problem: AffineProblem, state: _State, phi, scale):
-    """Add the direction `phi` (X-orthogonalised here) to the basis, if independent."""
+def _extend_basis(problem: AffineProblem, state: _State, phi, scale):
+    """Add the direction `phi` (X-orthogonalised here) to the basis and the reduced
+    operators; returns the new state (residual part not yet updated), the new residual
+    vectors ``[A_q phi (, M phi)]`` and whether `phi` was independent."""
     X = problem.product()
     phi, nrm = _orthogonalize(X, state.V, phi)
     independent = nrm > 1e-10 * scale if phi.dtype == jnp.float64 else nrm > 1e-5 * scale
@@ -126,21 +127,26 @@ def _extend(problem: AffineProblem, state: _State, phi, scale):
         mcol = V @ Mphi
         MN = MN.at[:, N].set(mcol).at[N, :].set(mcol)
         G = jnp.concatenate([Aphi, Mphi[None]])
-    W = _riesz(X, G)
-    qf, per = problem.rhs.shape[0], G.shape[0]
-    Q, R, m = state.Q, state.R, state.m
-    Q, R, m = insert_all(X, Q, R, m, W, G, qf + N * per)
-    # if phi was dependent the caller keeps the old state and stops
-    return _State(V, AN, fN, MN, Q, R, m, N + 1), independent
+    return _State(V, AN, fN, MN, state.Q, state.R, N + 1), G, independent
+
+
+def _extend(problem: AffineProblem, state: _State, phi, scale, riesz: RieszSolver):
+    """Basis extension plus the residual update (Riesz solves on the host, block
+    Gram-Schmidt jitted). If `phi` is dependent the old state comes back (caller stops)."""
+    new, G, independent = _extend_basis(problem, state, phi, scale)
+    if not bool(independent):
+        return state, False
+    first = problem.rhs.shape[0] + int(state.N) * G.shape[0]
+    Q, R = insert_block(problem.product(), new.Q, new.R, riesz(G), G, first)
+    return dataclasses.replace(new, Q=Q, R=R), True
 
 
 def _finish(problem: AffineProblem, state: _State) -> tuple[GalerkinROM, Array]:
-    N, m = int(state.N), int(state.m)
+    N = int(state.N)
     per = problem.operator_data.shape[0] + (1 if problem.time_dependent else 0)
     k = problem.rhs.shape[0] + per * N
     MN = None if state.MN is None else state.MN[:N, :N]
-    rom = rom_from_arrays(problem, state.AN[:, :N, :N], state.fN[:, :N], MN,
-                          state.R[: min(m, k), :k])
+    rom = rom_from_arrays(problem, state.AN[:, :N, :N], state.fN[:, :N], MN, state.R[:k, :k])
     return rom, state.V[:N].T
 
 
@@ -210,7 +216,8 @@ def _pod_direction(problem: AffineProblem, V, U):
 
 def _greedy(problem, training_set, tol, max_basis_size, relative, callback, kind):
     train, tol, nmax = _check(problem, training_set, tol, max_basis_size)
-    state = _init(problem, nmax)
+    riesz = RieszSolver(problem.product())  # X factorised once for the whole run
+    state = _init(problem, nmax, riesz)
     history, selected = [], []
     while True:
         crit = np.asarray(_criterion(problem, state, train, relative))
@@ -229,10 +236,9 @@ def _greedy(problem, training_set, tol, max_basis_size, relative, callback, kind
             phi, scale = _pod_direction(problem, state.V, u)
         else:
             phi, scale = u, problem.energy_norm(u, jnp.asarray(problem.mu_ref, u.dtype))
-        new, independent = _extend(problem, state, phi, scale)
-        if not bool(independent):  # the snapshot is already in the span: nothing to add
+        state, independent = _extend(problem, state, phi, scale, riesz)
+        if not independent:  # the snapshot is already in the span: nothing to add
             break
-        state = new
         selected.append(np.asarray(mu))
     rom, basis = _finish(problem, state)
     sel = np.stack(selected) if selected else np.zeros((0, problem.num_params))
