@@ -122,6 +122,57 @@ def poisson(n, rtol, repeat, direct=True):
     return row
 
 
+def e2e(n, rtol):
+    """Mesh -> solution, each stage timed (form compilation apart): the time-to-solution row
+    of fem_bench.py (same problem, CG+GAMG to the same rtol)."""
+    t = {}
+    t0 = time.perf_counter()
+    mesh = dolfinx.mesh.create_unit_square(MPI.COMM_SELF, n, n, dolfinx.mesh.CellType.triangle,
+                                           diagonal=dolfinx.mesh.DiagonalType.right)
+    t["mesh_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
+    t["space_s"] = time.perf_counter() - t0
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    x = ufl.SpatialCoordinate(mesh)
+    f = 2 * ufl.pi**2 * ufl.sin(ufl.pi * x[0]) * ufl.sin(ufl.pi * x[1])
+    t0 = time.perf_counter()
+    a = dolfinx.fem.form(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
+    L = dolfinx.fem.form(f * v * ufl.dx)
+    t["form_compile_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mesh.topology.create_connectivity(1, 2)
+    facets = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+    dofs = dolfinx.fem.locate_dofs_topological(V, 1, facets)
+    bc = dolfinx.fem.dirichletbc(0.0, dofs, V)
+    t["space_s"] += time.perf_counter() - t0  # boundary DOFs: pdekit's problem construction
+    t0 = time.perf_counter()
+    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=[bc])
+    A.assemble()
+    b = dolfinx.fem.petsc.assemble_vector(L)
+    dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[[bc]])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, [bc])
+    t["assemble_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ksp = PETSc.KSP().create(MPI.COMM_SELF)
+    ksp.setOperators(A)
+    ksp.setType("cg")
+    ksp.getPC().setType("gamg")
+    ksp.setTolerances(rtol=rtol, atol=0.0, max_it=1000)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    xv = b.duplicate()
+    ksp.solve(b, xv)
+    t["solve_s"] = time.perf_counter() - t0
+    t["total_s"] = t["mesh_s"] + t["space_s"] + t["assemble_s"] + t["solve_s"]
+    xy = V.tabulate_dof_coordinates()
+    exact = np.sin(np.pi * xy[:, 0]) * np.sin(np.pi * xy[:, 1])
+    t.update(dofs=int(V.dofmap.index_map.size_global), iters=int(ksp.getIterationNumber()),
+             converged=bool(ksp.getConvergedReason() > 0),
+             err_max=float(np.abs(xv.array - exact).max()))
+    return t
+
+
 def main():
     args, spec = H.read_spec(__doc__.splitlines()[0])
     out = {"solver": f"DOLFINx {dolfinx.__version__} (PETSc {PETSc.Sys.getVersion()})",
@@ -129,6 +180,9 @@ def main():
            "threads": H.threads_summary(), "poisson": []}
     out["poisson"] = H.run_jobs(spec["poisson"], lambda job: poisson(
         job["n"], spec["rtol"], spec["repeat"], direct=job.get("direct", True)))
+    if spec.get("e2e"):
+        out["e2e"] = e2e(spec["e2e"]["n"], spec["rtol"])
+        print(out["e2e"], flush=True)
     H.write_json(out, args.out)
 
 

