@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..._misc import check_finite_scalar, check_positive_int, default_float_dtype
-from ._base import AbstractLinearMethod, AbstractPreconditioner, Stats, residual_norm
+from ._base import AbstractLinearMethod, AbstractPreconditioner, Stats
 from ._sparse import CSRMatrix, matvec_operator
 
 

@@ -89,10 +89,9 @@ def test_per_cell_coefficient_equals_equivalent_callable():
         A2, b2 = problem.system(as_callable, as_callable)
         np.testing.assert_allclose(A1.data, A2.data, rtol=1e-14, atol=1e-14)
         np.testing.assert_allclose(b1, b2, rtol=1e-14, atol=1e-15)
-        u1, u2 = problem.solve(per_cell, 1.0), problem.solve(as_callable, 1.0)
-        np.testing.assert_allclose(u1, u2, rtol=1e-12, atol=1e-14)
-        # and the jump matters: a constant coefficient gives a different solution
-        assert float(jnp.max(jnp.abs(u1 - problem.solve(1.0, 1.0)))) > 1e-2
+        # and the jump matters: a constant coefficient gives a different matrix
+        A0, _ = problem.system(1.0, 1.0)
+        assert float(jnp.max(jnp.abs(A1.data - A0.data))) > 1.0
 
 
 def test_step_validation(setup):

@@ -53,19 +53,18 @@ def _write_tri_vtu(path, points, cells):
     meshio.write(str(path), meshio.Mesh(points, [("triangle", cells)]))
 
 
-def test_mesh_read_out_of_range_cell(tmp_path):
-    path = tmp_path / "bad.vtu"
-    pts = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
-    _write_tri_vtu(path, pts, np.array([[0, 1, 7]]))
-    with pytest.raises(ValueError, match=r"bad\.vtu.*out of range"):
-        fem.Mesh.read(path)
-
-
-def test_mesh_read_nan_coordinates(tmp_path):
-    path = tmp_path / "nan.vtu"
-    pts = np.array([[0.0, 0, 0], [1, 0, 0], [0, np.nan, 0]])
-    _write_tri_vtu(path, pts, np.array([[0, 1, 2]]))
-    with pytest.raises(ValueError, match=r"nan\.vtu.*non-finite"):
+@pytest.mark.parametrize(
+    "name, points, cells, match",
+    [
+        ("bad", [[0.0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 7]], "out of range"),
+        ("nan", [[0.0, 0, 0], [1, 0, 0], [0, np.nan, 0]], [[0, 1, 2]], "non-finite"),
+        ("flat", [[0.0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]], "degenerate"),
+    ],
+)
+def test_mesh_read_invalid_triangles_name_file(tmp_path, name, points, cells, match):
+    path = tmp_path / f"{name}.vtu"
+    _write_tri_vtu(path, np.array(points), np.array(cells))
+    with pytest.raises(ValueError, match=rf"{name}\.vtu.*{match}"):
         fem.Mesh.read(path)
 
 
@@ -76,14 +75,6 @@ def test_mesh_read_wrong_cell_types(tmp_path):
     meshio.write(str(path), meshio.Mesh(np.zeros((2, 3)) + [[0, 0, 0], [1, 0, 0]],
                                         [("line", np.array([[0, 1]]))]))
     with pytest.raises(ValueError, match=r"lines\.vtu.*no triangle or tetra"):
-        fem.Mesh.read(path)
-
-
-def test_mesh_read_degenerate_cell_names_file(tmp_path):
-    path = tmp_path / "flat.vtu"
-    pts = np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0]])
-    _write_tri_vtu(path, pts, np.array([[0, 1, 2]]))
-    with pytest.raises(ValueError, match=r"flat\.vtu.*degenerate"):
         fem.Mesh.read(path)
 
 
