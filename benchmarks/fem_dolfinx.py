@@ -20,9 +20,12 @@ H.pin_threads()
 
 import time  # noqa: E402
 
-import dolfinx  # noqa: E402, I001
+# the wheel's MPI must be loaded before the dolfinx bindings (libmpi.so.12 otherwise)
+import dolfinx_solver  # noqa: E402, F401
+
+# isort: split
+import dolfinx  # noqa: E402
 import dolfinx.fem.petsc  # noqa: E402
-import dolfinx_solver  # noqa: E402, F401  (orders MPI ahead of the bindings)
 import numpy as np  # noqa: E402
 import ufl  # noqa: E402
 from mpi4py import MPI  # noqa: E402

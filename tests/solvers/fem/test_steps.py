@@ -103,3 +103,13 @@ def test_step_validation(setup):
         problem.eliminate(np.eye(3), b)
     with pytest.raises(ValueError, match="u_free"):
         problem.expand(jnp.zeros(3))
+
+
+def test_steps_and_batch_float32_smoke(float32):
+    space = fem.FunctionSpace(fem.unit_square_mesh(4), fem.P1())
+    problem = fem.Poisson(space, dirichlet=fem.Dirichlet(lambda x: x[0]))
+    A, b = problem.eliminate(*problem.assemble(1.0, 1.0))
+    assert A.data.dtype == jnp.float32 and b.dtype == jnp.float32
+    u = problem.solve_batch(a=jnp.ones((2, space.num_cells), jnp.float32), f=1.0)
+    assert u.dtype == jnp.float32
+    np.testing.assert_allclose(u[0], problem.solve(1.0, 1.0), rtol=1e-5, atol=1e-6)
