@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                         num_points=case.num_points, domain_length=case.domain_length,
                         t0=case.t0, t1=case.t1, num_frames=case.num_frames),
         method=dict(name=args.method, dt=dt, **(
-            dict(zip(("rtol", "atol"), method.tolerances(grid.dtype)))
+            dict(zip(("rtol", "atol"), map(float, method.tolerances(grid.dtype))))
             if args.method in _ADAPTIVE else {})),
         dtype=str(grid.complex_dtype), steps=steps, wall_time_s=wall,
         compile_time_s=compile_time,

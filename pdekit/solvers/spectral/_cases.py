@@ -100,7 +100,8 @@ def _sech_soliton(x, t, amplitude, velocity, position, phase, beta, gamma):
     \\exp(i(vx/\\beta - (v^2/\\beta - \\gamma A^2)t/2 + \\varphi_0))$."""
     width = amplitude * math.sqrt(gamma / beta)
     phi = velocity * x / beta - 0.5 * (velocity**2 / beta - gamma * amplitude**2) * t + phase
-    return amplitude / jnp.cosh(width * (x - position - velocity * t)) * jnp.exp(1j * phi)
+    envelope = amplitude / jnp.cosh(width * (x - position - velocity * t))
+    return jax.lax.complex(envelope * jnp.cos(phi), envelope * jnp.sin(phi))
 
 
 def soliton(amplitude: float = 1.0, velocity: float = 1.0, position: float = -8.0,
@@ -211,8 +212,11 @@ def _akhmediev(x, t, a, beta, gamma):
     omega = 2.0 * math.sqrt(1.0 - 2.0 * a)
     b = math.sqrt(8.0 * a * (1.0 - 2.0 * a))
     c = math.sqrt(2.0 * a) * jnp.cos(omega * x / math.sqrt(beta))
-    num = (1.0 - 4.0 * a) * jnp.cosh(b * t) + c + 1j * b * jnp.sinh(b * t)
-    return num / (c - jnp.cosh(b * t)) * jnp.exp(1j * t) / math.sqrt(gamma)
+    scale = 1.0 / ((c - jnp.cosh(b * t)) * math.sqrt(gamma))
+    re = ((1.0 - 4.0 * a) * jnp.cosh(b * t) + c) * scale
+    im = b * jnp.sinh(b * t) * scale
+    cos, sin = jnp.cos(t), jnp.sin(t)  # times e^{it}
+    return jax.lax.complex(re * cos - im * sin, re * sin + im * cos)
 
 
 def akhmediev_breather(a: float = 0.25, num_periods: int = 2, *, beta: float = 1.0,
@@ -310,7 +314,8 @@ def modulation_instability(amplitude: float = 1.0, epsilon: float = 1e-4, num_pe
 
     def initial(x, key):
         noise = jax.random.normal(key, (2, x.shape[0]), dtype=x.dtype)
-        return amplitude * (1.0 + epsilon * (noise[0] + 1j * noise[1]))
+        return jax.lax.complex(amplitude * (1.0 + epsilon * noise[0]),
+                               amplitude * epsilon * noise[1])
 
     return Case(
         name="mi", parameters=dict(amplitude=amplitude, epsilon=epsilon,

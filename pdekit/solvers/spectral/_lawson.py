@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 import diffrax
-import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Complex
+from jaxtyping import Array, Inexact
 
 from ._base import AbstractFixedStepMethod
+from ._problem import exp_symbol
 
 
 def _dopri8_tableau():
@@ -38,11 +38,12 @@ class _Lawson(AbstractFixedStepMethod):
     def coefficients(self, problem, h):
         _, _, c = self._tableau
         symbol = problem.linear_symbol
-        forward = tuple(None if ci == 0.0 else jnp.exp(symbol * (ci * h)) for ci in c)
-        backward = tuple(None if ci == 0.0 else jnp.exp(symbol * (-ci * h)) for ci in c)
-        return h, forward, backward, jnp.exp(symbol * h)
+        forward = tuple(None if ci == 0.0 else exp_symbol(symbol, ci * h) for ci in c)
+        backward = tuple(None if ci == 0.0 else exp_symbol(symbol, -ci * h) for ci in c)
+        return h.astype(symbol.dtype), forward, backward, exp_symbol(symbol, h)
 
-    def step(self, problem, coeffs, u_hat: Complex[Array, " N"]) -> Complex[Array, " N"]:
+    def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]
+             ) -> Inexact[Array, " *spectral"]:
         a, b, _ = self._tableau
         h, forward, backward, full = coeffs
 

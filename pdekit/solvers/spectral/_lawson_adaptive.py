@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import diffrax
@@ -10,11 +11,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jaxtyping import Array
 from scipy.integrate._ivp import dop853_coefficients as _dop853
 
 from ..._misc import check_finite_scalar
 from .._solution import RESULTS
-from ._base import AbstractAdaptiveMethod
+from ._base import AbstractAdaptiveMethod, _tolerance_leaf
 
 # fdlibm's minimax kernels of sin and cos on [-pi/4, pi/4] (__kernel_sin.c, __kernel_cos.c).
 _SIN_COEFFS = (-1.66666666666666324348e-01, 8.33333333332248946124e-03,
@@ -90,10 +92,6 @@ def _abs2(x):
     return x.real * x.real + x.imag * x.imag
 
 
-def _rms(x):
-    return jnp.sqrt(jnp.mean(_abs2(x)))
-
-
 class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
     """The adaptive loop shared by the embedded Lawson methods; subclasses give the tableau
     (`_tableau = (a rows, b, error weights, c)`), whether the first stage of the next step is
@@ -102,8 +100,8 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
     order: ClassVar[int] = 8
     _tableau: ClassVar[tuple]
     _fsal: ClassVar[bool]
-    rtol: float | None = eqx.field(static=True, default=None)
-    atol: float | None = eqx.field(static=True, default=None)
+    rtol: Array | None = eqx.field(default=None, converter=_tolerance_leaf)
+    atol: Array | None = eqx.field(default=None, converter=_tolerance_leaf)
     pcoeff: float = eqx.field(static=True, default=0.0)
     icoeff: float = eqx.field(static=True, default=1.0)
     safety: float = eqx.field(static=True, default=0.9)
@@ -125,17 +123,23 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         """The distinct nonzero stage nodes, and 1 (the full step)."""
         return tuple(sorted((set(self._tableau[3]) | {1.0}) - {0.0}))
 
-    def _propagators(self, phase, h, mirror=False):
-        """`exp(L c h)` for every node `c` of :meth:`_nodes`, stacked: `(num_nodes, N)`, from
-        the phases `phase = Im L`. With `mirror`, `phase` holds only the first 3/4 of the
-        modes, and the last quarter is the reversed second quarter (an even symbol in the
-        radix-4 order of `FourierGrid.permutation`: row 3 mirrors row 1)."""
-        nodes = jnp.asarray(self._nodes(), dtype=phase.dtype)
-        props = _unit_phasor(nodes[:, None] * h * phase[None, :])
+    def _propagators(self, symbol, h, unitary, mirror=False):
+        """`(forward, backward)`: `exp(+-L c h)` for every node `c` of :meth:`_nodes`, stacked
+        `(num_nodes, *spectral)`. `unitary` (imaginary symbol): `symbol` holds the phases
+        `Im L`, the forward propagators are phasors and `backward` is None (their conjugates).
+        With `mirror`, `symbol` holds only the first 3/4 of the modes, and the last quarter is
+        the reversed second quarter (an even symbol in the radix-4 order of
+        `FourierGrid.permutation`: row 3 mirrors row 1)."""
+        nodes = jnp.asarray(self._nodes(), dtype=jnp.real(symbol).dtype)
+        nodes = nodes.reshape((-1,) + (1,) * symbol.ndim)
+        if not unitary:
+            t = (nodes * h).astype(symbol.dtype)
+            return jnp.exp(t * symbol[None]), jnp.exp(-t * symbol[None])
+        props = _unit_phasor(nodes * h * symbol[None])
         if not mirror:
-            return props
-        m = phase.shape[-1] // 3
-        return jnp.concatenate([props, props[:, m:2 * m][:, ::-1]], axis=-1)
+            return props, None
+        m = symbol.shape[-1] // 3
+        return jnp.concatenate([props, props[:, m:2 * m][:, ::-1]], axis=-1), None
 
     def _error_norm(self, err_vecs, weight):
         """The scalar error of a trial step (accepted when <= 1) from the error vectors
@@ -148,7 +152,11 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         `props = _propagators(phase, h)` and `k1 = nonlinear(u_hat)` (FSAL methods; None
         otherwise): `(u_hat_new, nonlinear(u_hat_new) or None, error vectors)`."""
         a, b, b_err, c = self._tableau
-        fwd = {ci: props[j] for j, ci in enumerate(self._nodes())}
+        forward, backward = props
+        fwd = {ci: forward[j] for j, ci in enumerate(self._nodes())}
+        # |exp(L c h)| = 1 for an imaginary symbol, so exp(-L c h) = conj(exp(L c h)).
+        bwd = {ci: jnp.conj(forward[j]) if backward is None else backward[j]
+               for j, ci in enumerate(self._nodes())}
 
         # The rotated stages k_j live in one (stages, N) buffer: written once each, read by
         # every later combination. As separate arrays, XLA fuses the rotation
@@ -169,8 +177,7 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
 
         for i, ci in enumerate(c[1:], start=1):
             v = u_hat + combine(a[i - 1])
-            # |exp(L c h)| = 1, so exp(-L c h) = conj(exp(L c h)).
-            ks = ks.at[i].set(jnp.conj(fwd[ci]) * nonlinear(fwd[ci] * v))
+            ks = ks.at[i].set(bwd[ci] * nonlinear(fwd[ci] * v))
         u_new = fwd[1.0] * (u_hat + combine(b))
         k_next = nonlinear(u_new) if self._fsal else None
         # |error| is invariant under the rotation exp(L h)
@@ -178,28 +185,35 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
             tuple(combine(e) for e in b_err)
         return u_new, k_next, errs
 
-    def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps):
+    def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps, tolerances):
         """Integrate from `t0` and return `(u_hats at ts, num_steps, num_accepted,
         num_rejected, result)`."""
         real = jnp.real(u_hat0).dtype
-        rtol, atol = self.tolerances(real)
-        # The loop runs in the grid's permuted Fourier order (its faster transform pair; every
-        # Fourier-space operation here is diagonal, so the order does not matter).
-        n = u_hat0.shape[-1]
-        perm = problem.grid.permutation()
-        phase = jnp.imag(problem.linear_symbol).astype(real)[perm]
-        # An even symbol (phase of k == phase of -k) in the radix-4 order, rows of N/4 modes
-        # k = 4 j + r: row 3 is row 1 reversed (k -> N - k), so 1/4 of the phasors are copies.
-        mirror = bool(getattr(problem, "linear_symbol_is_even", False)) and \
-            not np.array_equal(perm, np.arange(n))
-        if mirror:
-            phase = phase[: 3 * (n // 4)]
+        rtol, atol = tolerances
+        unitary = problem.linear_symbol_is_imaginary
+        symbol = jnp.imag(problem.linear_symbol) if unitary else problem.linear_symbol
+        # 1D problems that support it run the loop in the grid's permuted Fourier order (its
+        # faster transform pair; every Fourier-space operation here is diagonal, so the order
+        # does not matter).
+        permuted = problem.supports_permuted_order and problem.grid.ndim == 1
+        perm = problem.grid.permutation() if permuted else None
+        mirror = False
+        if permuted:
+            n = u_hat0.shape[-1]
+            symbol = symbol[perm]
+            # An even symbol (phase of k == phase of -k) in the radix-4 order, rows of N/4
+            # modes k = 4 j + r: row 3 is row 1 reversed (k -> N - k), so 1/4 of the phasors
+            # are copies.
+            mirror = unitary and problem.linear_symbol_is_even and \
+                not np.array_equal(perm, np.arange(n))
+            if mirror:
+                symbol = symbol[: 3 * (n // 4)]
+            u_hat0 = u_hat0[..., perm]
 
         def nonlinear(v):
-            return problem.nonlinear(v, permuted=True)
+            return problem.nonlinear(v, permuted=True) if permuted else problem.nonlinear(v)
 
-        u_hat0 = u_hat0[..., perm]
-        sqrt_n = jnp.sqrt(jnp.asarray(u_hat0.shape[-1], dtype=real))
+        sqrt_n = math.sqrt(problem.grid.size)
         eps = float(jnp.finfo(real).eps)
         t0 = jnp.asarray(t0, dtype=real)
         ts = jnp.asarray(ts, dtype=real)
@@ -211,8 +225,9 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
 
         if dt0 is None:
             # Hairer's first guess (without its second, extra-evaluation part).
-            d0 = _rms(u_hat0 / (atol * sqrt_n + rtol * jnp.abs(u_hat0)))
-            d1 = _rms(k0 / (atol * sqrt_n + rtol * jnp.abs(u_hat0)))
+            weight = 1.0 / (atol * sqrt_n + rtol * jnp.abs(u_hat0)) ** 2
+            d0 = jnp.sqrt(jnp.mean(_abs2(u_hat0) * weight))
+            d1 = jnp.sqrt(jnp.mean(_abs2(k0) * weight))
             h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / d1)
         else:
             h0 = jnp.asarray(dt0, dtype=real)
@@ -275,7 +290,7 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
             # The propagators of the *next* trial step are computed here, at the end of the
             # body, and carried: inside the body XLA would fuse the phasor polynomial into
             # every stage that uses a rotated k_j, recomputing it O(stages^2) times a step.
-            props = self._propagators(phase, plan(t, h_next, idx)[0], mirror)
+            props = self._propagators(symbol, plan(t, h_next, idx)[0], unitary, mirror)
             return (t, u, k1, h_next, props, prev, idx, us, steps + 1,
                     acc + accept.astype(acc.dtype), rej + (~accept).astype(rej.dtype), result)
 
@@ -283,14 +298,16 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
         #         prev_err, idx, us, steps, accepted, rejected, result)
         idx0, us0 = store_due(t0, u_hat0, jnp.asarray(0),
                               jnp.zeros((num_saves,) + u_hat0.shape, u_hat0.dtype))
-        props0 = self._propagators(phase, plan(t0, h0, idx0)[0], mirror)
+        props0 = self._propagators(symbol, plan(t0, h0, idx0)[0], unitary, mirror)
         init = (t0, u_hat0, k0 if self._fsal else None, h0, props0, jnp.asarray(1.0, real),
                 idx0, us0, jnp.asarray(0), jnp.asarray(0), jnp.asarray(0), RESULTS.successful)
 
         state = jax.lax.while_loop(cond, step, init)
         idx, us, steps, acc, rej, result = state[6:]
         # repeated save times: copy the first slot of each run; back to natural Fourier order
-        us = us[jnp.searchsorted(ts, ts, side="left", method="compare_all")][..., np.argsort(perm)]
+        us = us[jnp.searchsorted(ts, ts, side="left", method="compare_all")]
+        if permuted:
+            us = us[..., np.argsort(perm)]
         result = RESULTS.where((idx < num_saves) & (result == RESULTS.successful),
                                RESULTS.max_steps_reached, result)
         return us, steps, acc, rej, result

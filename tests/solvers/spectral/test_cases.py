@@ -13,8 +13,9 @@ def _residual(case, grid, t, h=1e-4):
     """max |i psi_t + beta/2 psi_xx + gamma |psi|^2 psi| of the exact solution (central FD in t)."""
     psi = case.exact(grid, t)
     psi_t = (case.exact(grid, t + h) - case.exact(grid, t - h)) / (2 * h)
-    psi_xx = grid.ifft(-(grid.k**2) * grid.fft(psi))
-    res = 1j * psi_t + 0.5 * case.beta * psi_xx + case.gamma * jnp.abs(psi) ** 2 * psi
+    psi_xx = grid.ifft(-(grid.k**2).astype(psi.dtype) * grid.fft(psi))
+    res = 1j * psi_t + 0.5 * case.beta * psi_xx + case.gamma * (jnp.abs(psi) ** 2).astype(
+        psi.dtype) * psi
     return float(jnp.max(jnp.abs(res)))
 
 
