@@ -9,12 +9,14 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Inexact, PyTree
 
-from ..._misc import check_finite_scalar, is_tracer
+from ..._misc import check_finite_scalar, default_float_dtype, is_tracer
 
 
 def _tolerance_leaf(value):
     """`rtol`/`atol` as stored: None, or an array leaf (so a new value never recompiles)."""
-    return None if value is None else jnp.asarray(value)
+    # strongly typed, in the default float dtype: a Python float and an array of the same
+    # value then hit the same compiled function
+    return None if value is None else jnp.asarray(value).astype(default_float_dtype())
 
 
 class AbstractMethod(eqx.Module):
