@@ -128,8 +128,8 @@ class _AbstractLawsonEmbedded(AbstractAdaptiveMethod):
 
     def __init__(self, rtol=None, atol=None, *, pcoeff: float = 0.0, icoeff: float = 1.0,
                  safety: float = 0.9, factormin: float = 0.2, factormax: float = 10.0):
-        self.rtol = _tolerance_leaf(rtol)
-        self.atol = _tolerance_leaf(atol)
+        self.rtol = _tolerance_leaf("rtol", rtol)
+        self.atol = _tolerance_leaf("atol", atol)
         self.controller = PIController(pcoeff=pcoeff, icoeff=icoeff, safety=safety,
                                        factormin=factormin, factormax=factormax)
 
