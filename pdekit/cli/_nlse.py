@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 
+from .._misc import check_finite_scalar
 from ._common import add_common_options, emit_json, parse_params
 
 CASES = ("soliton", "two-soliton", "breather", "mi")
@@ -51,15 +51,8 @@ def add_parser(subparsers):
 
 def _check_number(flag: str, value, *, positive: bool = False, nonnegative: bool = False):
     """argparse's float() accepts 'nan' and 'inf': refuse them (and signs) naming the flag."""
-    if value is None:
-        return None
-    if not math.isfinite(value):
-        raise ValueError(f"{flag} must be finite, got {value}.")
-    if positive and not value > 0:
-        raise ValueError(f"{flag} must be > 0, got {value}.")
-    if nonnegative and value < 0:
-        raise ValueError(f"{flag} must be >= 0, got {value}.")
-    return value
+    if value is not None:
+        check_finite_scalar(flag, value, positive=positive, nonnegative=nonnegative)
 
 
 def _build(args: argparse.Namespace):
