@@ -120,3 +120,24 @@ def test_lawsondop853_soliton_error_small(capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["method"]["name"] == "lawsondop853"
     assert report["max_abs_error_final"] < 1e-9, report["max_abs_error_final"]
+
+
+def test_plots_return_figures_and_never_switch_the_backend(monkeypatch):
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    from pdekit.plotting import plot_conservation, plot_nlse_summary
+    from pdekit.solvers import spectral as sp
+
+    calls = []
+    monkeypatch.setattr(matplotlib, "use", lambda *a, **k: calls.append(a))
+    case = sp.cases.soliton(position=0.0)
+    grid = sp.FourierGrid(64, 30.0)
+    ts = np.linspace(0.0, 1.0, 4)
+    us = np.stack([np.asarray(case.exact(grid, t)) for t in ts])
+    stats = {k: np.asarray(v) for k, v in case.problem(grid).diagnostics(us).items()}
+    fig = plot_nlse_summary(np.asarray(grid.x), ts, us, stats, title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) >= 4 and not calls
+    ax = plot_conservation(ts, sp.cases.conservation_drifts(stats, 30.0))
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("relative to |P0|" in t for t in labels), labels

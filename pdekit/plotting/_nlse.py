@@ -105,10 +105,10 @@ def plot_nlse_summary(x, ts, us, stats: dict[str, Any], *, drifts=None, title: s
     from matplotlib.figure import Figure
 
     if drifts is None:
-        from ..solvers.spectral.cases import conservation_drifts
+        from ..solvers.spectral import cases
 
         x_np = np.asarray(x)
-        drifts = conservation_drifts(stats, float(x_np[-1] - x_np[0] + (x_np[1] - x_np[0])))
+        drifts = cases.conservation_drifts(stats, float(x_np[-1] - x_np[0] + (x_np[1] - x_np[0])))
     fig = Figure(figsize=(11, 8.5))
     axes = fig.subplots(2, 2)
     plot_intensity(x, ts, us, ax=axes[0, 0])
