@@ -1,7 +1,6 @@
 """Generators on the spectral solvers: nlse against the exact linear flow and its mass
 invariant; burgers / navier-stokes against direct solves (when the equations are built in)."""
 
-import jax
 import numpy as np
 import pytest
 
@@ -9,7 +8,6 @@ from pdekit.data import Dataset, generate
 from pdekit.solvers import spectral
 
 
-@jax.numpy_dtype_promotion("standard")  # NLSE.linear_symbol in main: -0.5j * float64 beta
 def test_nlse_linear_case_is_exact_and_mass_is_kept(tmp_path):
     common = dict(n=3, resolution=32, seed=2, dtype="float64", progress=False, batch_size=4,
                   t1=0.2, dt=0.02, domain_length=10.0)
