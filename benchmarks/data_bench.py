@@ -19,7 +19,8 @@ computation, float32 storage, on 1 core and on 2 cores:
   precomputed coefficients, assembly included as in the pipeline) -> how far the pipeline is
   from "solve time x samples".
 
-Usage: ``python benchmarks/data_bench.py [--quick] [--n N] [--out FILE.json]``; cores from
+Usage: ``python benchmarks/data_bench.py [--quick] [--pdekit-only] [--n N] [--out FILE.json]``;
+cores from
 ``$PDEKIT_BENCH_CPUS`` (default ``0,1``). Run under ``flock /tmp/pdekit-bench.lock``.
 """
 
@@ -155,6 +156,7 @@ def main():
     p.add_argument("--child", default=None)
     p.add_argument("--s", type=int, default=S)
     p.add_argument("--tmp", default=None)
+    p.add_argument("--pdekit-only", action="store_true", help="skip the DOLFINx peer")
     args = p.parse_args()
     if args.child:
         H.pin_threads()
@@ -174,6 +176,9 @@ def main():
             print(f"  pdekit {case}: {json.dumps(r)}", flush=True)
         nd = max(64, n // 4)
         for ranks in (1, 2):
+            if args.pdekit_only:
+                out[f"dolfinx_{ranks}"] = {"skipped": "--pdekit-only"}
+                continue
             out[f"dolfinx_{ranks}"] = r = run_dolfinx(nd, s, cores, tmp, ranks)
             print(f"  dolfinx {ranks}: {r.get('samples_per_s', r)}", flush=True)
     finally:
