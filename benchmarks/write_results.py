@@ -184,7 +184,8 @@ def main():
     text = path.read_text() if path.exists() else HEADER
     for f in args.files:
         d = json.loads(Path(f).read_text())
-        section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section}[d["benchmark"]]
+        section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
+                   "data": __import__("data_bench").results_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
     print(f"updated {path}")

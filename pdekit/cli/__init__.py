@@ -14,7 +14,7 @@ from .. import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _demo, _nlse, _poisson, _rom
+    from . import _datagen, _demo, _nlse, _poisson, _rom
 
     parser = argparse.ArgumentParser(
         prog="pdekit",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _poisson.add_parser(problems)
     _demo.add_parser(sub)
     _rom.add_parser(sub)
+    _datagen.add_parser(sub)
     return parser
 
 

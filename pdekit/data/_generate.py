@@ -27,9 +27,10 @@ _RECIPES: dict = {}
 
 @dataclasses.dataclass(frozen=True)
 class GenerateStats:
-    """What one :func:`generate` call did: `computed` samples in `wall_s` seconds (of which
-    `compile_s` for the first batch), `samples_per_s` = computed / wall_s, `resumed_from`
-    samples that were on disk already."""
+    """What one :func:`generate` call did: `computed` samples in `wall_s` seconds,
+    `compile_s` until the first batch was on disk (compilation + that batch; for workers
+    also their start-up), `samples_per_s` = computed / wall_s, `resumed_from` samples that
+    were on disk already, `devices`, `workers`, `batch_size` (samples per call)."""
 
     path: pathlib.Path
     computed: int
@@ -38,6 +39,7 @@ class GenerateStats:
     compile_s: float
     samples_per_s: float
     devices: int
+    workers: int
     batch_size: int
 
 
@@ -214,6 +216,7 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     dtype: str = "float32",
+    workers: int | None = None,
     **params: Any,
 ) -> pathlib.Path:
     """Generate dataset `name` (samples ``0..n-1``) into the HDF5 file `path`, resumably.
@@ -236,6 +239,9 @@ def generate(
     - `overwrite`: replace an existing file made with other parameters (or a foreign or
       corrupt file). Without it such a file raises `ValueError` and is left untouched.
     - `progress`: tqdm bar (samples/s, ETA).
+    - `workers`: `N > 1` computes in `N` spawned processes (one CPU core each where the
+      process may use `N` cores), the parent writing; the fastest path on a multi-core CPU
+      (one device per process; not combinable with several `devices`).
     - `dtype`: stored dtype, ``"float32"`` (default) or ``"float64"`` (needs x64). The
       computation runs in JAX's default float dtype (float64 under ``enable_x64()``).
     - `**params`: generator parameters (see ``GENERATORS[name].defaults``).
@@ -248,7 +254,8 @@ def generate(
     """
     return generate_with_stats(
         name, path, n=n, resolution=resolution, seed=seed, batch_size=batch_size,
-        devices=devices, overwrite=overwrite, progress=progress, dtype=dtype, **params
+        devices=devices, overwrite=overwrite, progress=progress, dtype=dtype, workers=workers,
+        **params,
     ).path
 
 
@@ -264,19 +271,23 @@ def generate_with_stats(
     overwrite: bool = False,
     progress: bool = True,
     dtype: str = "float32",
+    workers: int | None = None,
     on_batch: Callable[[int], None] | None = None,
     **params: Any,
 ) -> GenerateStats:
     """:func:`generate`, returning :class:`GenerateStats`. `on_batch(done)` is called after
     each batch is on disk (for tests and progress hooks)."""
-    path, recipe, attrs, signature = prepare(
-        name, path, n=n, resolution=resolution, seed=seed, dtype=dtype, params=params
-    )
     devs = resolve_devices(devices)
+    workers = 1 if workers is None else check_positive_int("workers", workers)
+    if workers > 1 and len(devs) > 1:
+        raise ValueError("`workers` > 1 and several `devices` cannot be combined; choose one.")
     nd = len(devs)
     if batch_size is None:
         batch_size = 16 * nd
     batch_size = check_positive_int("batch_size", batch_size)
+    path, recipe, attrs, signature = prepare(
+        name, path, n=n, resolution=resolution, seed=seed, dtype=dtype, params=params
+    )
     step = -(-min(batch_size, -(-attrs["n"] // nd) * nd) // nd) * nd
     store_dtype = np.dtype(attrs["dtype"])
 
@@ -294,34 +305,35 @@ def generate_with_stats(
         todo = store.pending()
         resumed = attrs["n"] - todo.size
         if todo.size:
-            run = make_runner(recipe, devs)
             chunks = [todo[i: i + step] for i in range(0, todo.size, step)]
+            if workers > 1:
+                from .._misc import x64_enabled
+                from ._workers import pool_results
+
+                cfg = dict(name=name, path=str(path), n=attrs["n"], resolution=resolution,
+                           seed=attrs["seed"], dtype=attrs["dtype"], params=params,
+                           x64=x64_enabled(), step=step)
+                results = pool_results(cfg, chunks, workers)
+            else:
+                results = _in_process(make_runner(recipe, devs), attrs["seed"], chunks, step,
+                                      store_dtype)
             bar = _bar(progress, attrs["n"], resumed, name)
             done = resumed
             try:
-                pending = None
-                for k, idx in enumerate(chunks + [None]):
-                    nxt = None
-                    if idx is not None:
-                        padded = np.concatenate([idx, np.full(step - idx.size, idx[-1])])
-                        nxt = (idx, run(attrs["seed"], padded.astype(np.int32)))
-                    if pending is not None:  # write the previous batch while this one runs
-                        pidx, outs = pending
-                        x = np.concatenate([np.asarray(o[0]) for o in outs])
-                        y = np.concatenate([np.asarray(o[1]) for o in outs])
-                        x = x[: pidx.size].astype(store_dtype, copy=False)
-                        y = y[: pidx.size].astype(store_dtype, copy=False)
-                        _check_shapes(recipe, x, y)
-                        store.write(pidx, x, y)
-                        done += pidx.size
-                        if k == 1:
-                            compile_s = time.perf_counter() - t_start
-                        bar.update(pidx.size)
-                        if on_batch is not None:
-                            on_batch(done)
-                    pending = nxt
+                for k, (idx, x, y) in enumerate(results):
+                    _check_shapes(recipe, x, y)
+                    store.write(idx, x, y)
+                    done += idx.size
+                    if k == 0:
+                        compile_s = time.perf_counter() - t_start
+                    bar.update(idx.size)
+                    if on_batch is not None:
+                        on_batch(done)
             finally:
                 bar.close()
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()
     finally:
         store.close()
     wall = time.perf_counter() - t_start
@@ -329,8 +341,25 @@ def generate_with_stats(
     return GenerateStats(
         path=path, computed=computed, resumed_from=int(resumed), wall_s=wall,
         compile_s=compile_s, samples_per_s=computed / wall if wall > 0 else 0.0,
-        devices=nd, batch_size=step,
+        devices=nd, workers=workers, batch_size=step,
     )
+
+
+def _in_process(run, seed, chunks, step, store_dtype):
+    """Yield `(idx, x, y)` per chunk; chunk k + 1 is dispatched (asynchronously) before
+    chunk k is copied to the host, so computing overlaps writing."""
+    pending = None
+    for idx in chunks + [None]:
+        nxt = None
+        if idx is not None:
+            padded = np.concatenate([idx, np.full(step - idx.size, idx[-1])])
+            nxt = (idx, run(seed, padded.astype(np.int32)))
+        if pending is not None:
+            pidx, outs = pending
+            x = np.concatenate([np.asarray(o[0]) for o in outs])[: pidx.size]
+            y = np.concatenate([np.asarray(o[1]) for o in outs])[: pidx.size]
+            yield pidx, x.astype(store_dtype, copy=False), y.astype(store_dtype, copy=False)
+        pending = nxt
 
 
 def _check_shapes(recipe, x, y):

@@ -59,7 +59,8 @@ def darcy(resolution, dtype, *, coefficient, alpha, tau, high, low, blocks, refi
     grid of values `high` / `low` with probability 1/2 each. Each grid cell is a square of
     ``refine x refine`` mesh squares (two P1 triangles each) carrying its value of `a`; the
     pressure is solved by CG with geometric multigrid (`rtol`: relative residual; 0 means
-    1e-10 in float64, 1e-5 in float32) and sampled at the cell centres.
+    1e-8 in float64: relative error ~2e-11 against a direct solve at 64 x 64, far below the
+    float32 storage; 1e-5 in float32) and sampled at the cell centres.
 
     **Raises:** `ValueError` if ``s * refine`` cells per side cannot be coarsened by GMG (it
     must be ``2^k m`` with ``(m + 1)^2 <= 30``: e.g. 16, 32, 48, 64, 96, 128, 256).
@@ -72,19 +73,21 @@ def darcy(resolution, dtype, *, coefficient, alpha, tau, high, low, blocks, refi
     for name, v in (("high", high), ("low", low)):
         check_finite_scalar(name, v, positive=True)
     if rtol == 0.0:
-        rtol = 1e-10 if jnp.dtype(dtype) == jnp.float64 else 1e-5
+        rtol = 1e-8 if jnp.dtype(dtype) == jnp.float64 else 1e-5
     rtol = check_finite_scalar("rtol", rtol, positive=True)
     m = s * refine
-    mesh = fem.unit_square_mesh(m)
-    space = fem.FunctionSpace(mesh, fem.P1(), dtype=dtype)
-    try:
-        gmg = linalg.GMG(fem.grid_shape(space))
+    try:  # the node grid of unit_square_mesh(m) is (m + 1) x (m + 1): check before building it
+        gmg = linalg.GMG((m + 1, m + 1))
     except ValueError as err:
         raise ValueError(
             f"`resolution`: {s} (x refine {refine} = {m} mesh cells per side) cannot be "
             f"coarsened by the multigrid solver ({err}). Use a resolution 2^k m with m <= 4 "
             "per side (e.g. 16, 32, 48, 64, 96, 128, 256)."
         ) from None
+    mesh = fem.unit_square_mesh(m)
+    space = fem.FunctionSpace(mesh, fem.P1(), dtype=dtype)
+    if fem.grid_shape(space) != gmg.grid_shape:  # pragma: no cover - mesh numbering changed
+        raise RuntimeError("unit_square_mesh no longer numbers its nodes as a GMG grid.")
     problem = fem.Poisson(space, method=linalg.CG(rtol=rtol, preconditioner=gmg))
     centres = (np.arange(s) + 0.5) / s
     grf = None
@@ -164,3 +167,6 @@ def heat(resolution, dtype, *, dim, nu, t1, alpha, tau, domain_length):
                "t1": "time units of 1/nu per length^2"},
         names={"x": ["u0"], "y": ["u"]},
     )
+
+
+from . import _gen_spectral  # noqa: E402, F401, I001  (nlse, burgers, navier-stokes)

@@ -123,7 +123,9 @@ class GaussianRandomField(eqx.Module):
         if self.boundary == "dirichlet":
             for ax, n in enumerate(self.shape):
                 sign = jnp.asarray(1.0 - 2.0 * (np.arange(n) % 2), dtype)
-                u = u * sign.reshape((n,) + (1,) * (len(self.shape) - ax - 1))
+                bshape = [1] * len(self.shape)
+                bshape[ax] = n
+                u = u * sign.reshape(bshape)
         return u.astype(dtype)
 
     def sample(self, key, num: int) -> Float[Array, " num *shape"]:

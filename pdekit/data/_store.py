@@ -157,6 +157,11 @@ def open_h5(path, mode: str = "r", *, option: str = "path"):
     try:
         f = h5py.File(p, mode)
     except OSError as err:
+        if "already open" in str(err) or "lock" in str(err).lower():
+            raise ValueError(
+                f"`{option}`: '{p}' is open elsewhere (another process, or a Dataset not yet "
+                f"closed: {err}); close it first."
+            ) from None
         raise ValueError(
             f"`{option}`: '{p}' is not a readable HDF5 file (corrupt or foreign: {err}); "
             "pass overwrite=True (--overwrite) to replace it."

@@ -3,6 +3,7 @@
 The CLI, the examples and the benchmarks all draw through these functions.
 """
 
+from ._data import plot_dataset_samples as plot_dataset_samples
 from ._fem import plot_convergence as plot_convergence
 from ._fem import plot_error as plot_error
 from ._fem import plot_grid_samples as plot_grid_samples
