@@ -25,7 +25,7 @@ import optax
 from .._misc import check_positive_int
 from ._checkpoint import load_checkpoint, read_header, save_checkpoint
 from ._losses import relative_l2
-from ._normalizer import trainable
+from ._normalizer import apply_batch, trainable
 
 CHECKPOINT = "checkpoint"
 
@@ -54,7 +54,7 @@ def evaluate(model, split, *, metric: Callable = relative_l2, batch_size: int = 
 def _eval_fn(metric):
     @eqx.filter_jit
     def fn(model, x, y):
-        return metric(jax.vmap(model)(x), y, reduce=False)
+        return metric(apply_batch(model, x), y, reduce=False)
 
     return fn
 
@@ -65,7 +65,7 @@ def _make_step(loss: Callable, optimizer: optax.GradientTransformation):
     def step(params, static, opt_state, x, y):
         def loss_fn(p):
             model = eqx.combine(p, static)
-            return loss(jax.vmap(model)(x), y)
+            return loss(apply_batch(model, x), y)
 
         value, grads = eqx.filter_value_and_grad(loss_fn)(params)
         # optax mixes float and int32 scalars (Adam's bias correction `b1 ** count`), which
