@@ -14,3 +14,5 @@ from ._nlse import plot_entropy as plot_entropy
 from ._nlse import plot_intensity as plot_intensity
 from ._nlse import plot_nlse_summary as plot_nlse_summary
 from ._nlse import plot_phase_space as plot_phase_space
+from ._operators import plot_loss_curves as plot_loss_curves
+from ._operators import plot_prediction as plot_prediction

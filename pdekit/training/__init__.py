@@ -19,3 +19,4 @@ from ._normalizer import apply_batch as apply_batch
 from ._normalizer import trainable as trainable
 from ._trainer import evaluate as evaluate
 from ._trainer import fit as fit
+from ._trainer import model_dtype as model_dtype
