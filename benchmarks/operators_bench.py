@@ -26,9 +26,9 @@ import numpy as np  # noqa: E402
 VENV = H.HERE / ".venv-operators" / "bin" / "python"
 FULL = {
     "darcy": dict(s=64, n_train=1000, n_test=200, modes=(16, 16), width=32, layers=4,
-                  batch_size=16, epochs=3, lr=1e-3),
+                  batch_size=16, epochs=2, lr=1e-3),
     "burgers": dict(s=256, n_train=1000, n_test=200, modes=(16,), width=64, layers=4,
-                    batch_size=20, epochs=6, lr=1e-3),
+                    batch_size=20, epochs=3, lr=1e-3),
 }
 QUICK = {
     "darcy": dict(s=32, n_train=32, n_test=8, modes=(8, 8), width=8, layers=2, batch_size=8,

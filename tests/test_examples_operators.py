@@ -6,7 +6,7 @@ from tests.helpers import example_main as _main
 
 
 def test_fno_darcy_example(tmp_path):
-    out = _main("fno_darcy")(["--n", "10", "--resolution", "16", "--epochs", "2", "--modes",
+    out = _main("fno_darcy")(["--n", "10", "--resolution", "16", "--epochs", "1", "--modes",
                               "4", "--width", "4", "--out", str(tmp_path)])
     # pinned: the FNO layout's parameter count at modes 4 (7x4 kept), width 4, 4 layers
     assert out["n_params"] == 4 * (2 * 4 * 4 * 7 * 4) + 4 * (4 + 16 + 2 * 4 * 2 + 2 + 4 + 4) \
