@@ -14,7 +14,7 @@ from .. import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _demo, _eval, _nlse, _poisson, _train  # operators
+    from . import _demo, _eval, _nlse, _poisson, _rom, _train
 
     parser = argparse.ArgumentParser(
         prog="pdekit",
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _demo.add_parser(sub)
     _train.add_parser(sub)
     _eval.add_parser(sub)
+    _rom.add_parser(sub)
     return parser
 
 
