@@ -160,6 +160,36 @@ def fem_section(d, cmd):
     return "\n".join(out)
 
 
+def operators_section(d, cmd):
+    """FNO/TFNO vs neuraloperator (issue #11): s/epoch, test relative L2, parameters."""
+    cfg = d["config"]
+    out = ["## Operators (issue #11): FNO/TFNO vs neuraloperator 2.0, same data and budget", "",
+           _common(d, cmd)]
+    if d.get("peer_versions"):
+        out.append("- neuraloperator side: " + ", ".join(f"{k} {v}" for k, v in
+                                                       d["peer_versions"].items()))
+    if d.get("peer_skipped"):
+        out.append(f"- neuraloperator: skipped ({d['peer_skipped']})")
+    out.append(f"- load average at the end: {d['machine'].get('loadavg_end')}")
+    for case, c in cfg.items():
+        out.append(f"- {case}: {c['s']} points per axis, {c['n_train']} train / {c['n_test']} "
+                   f"test samples, modes {c['modes']}, width {c['width']}, {c['layers']} "
+                   f"layers, batch {c['batch_size']}, {c['epochs']} epochs, Adam lr {c['lr']}, "
+                   f"TFNO Tucker rank {d['tfno_rank']}")
+    out += ["", "| case | model | contender | params | s/epoch (wall) | s/epoch (CPU) | "
+            "test rel. L2 | wall ratio | CPU ratio | error ratio |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in d["rows"]:
+        def f(k, spec=".3g", r=r):
+            v = r.get(k)
+            return "-" if v is None else format(v, spec)
+        out.append(f"| {r['case']} | {r['model']} | {r['contender']} | {r['n_params']} | "
+                   f"{f('s_per_epoch', '.2f')} | {f('cpu_s_per_epoch', '.2f')} | "
+                   f"{f('test_rel_l2', '.4f')} | {f('time_ratio', '.2f')} | "
+                   f"{f('cpu_ratio', '.2f')} | {f('err_ratio', '.2f')} |")
+    return "\n".join(out)
+
+
 def update(text: str, name: str, body: str) -> str:
     block = f"<!-- BEGIN {name} -->\n{body}\n<!-- END {name} -->"
     pattern = re.compile(rf"<!-- BEGIN {name} -->.*?<!-- END {name} -->", re.S)
@@ -185,7 +215,8 @@ def main():
     for f in args.files:
         d = json.loads(Path(f).read_text())
         section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
-                   "data": __import__("data_bench").results_section}[d["benchmark"]]
+                   "data": __import__("data_bench").results_section,
+                   "operators": operators_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
     print(f"updated {path}")

@@ -14,7 +14,7 @@ from .. import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _datagen, _demo, _nlse, _poisson, _rom
+    from . import _datagen, _demo, _eval, _nlse, _poisson, _rom, _train
 
     parser = argparse.ArgumentParser(
         prog="pdekit",
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     _nlse.add_parser(problems)
     _poisson.add_parser(problems)
     _demo.add_parser(sub)
+    _train.add_parser(sub)
+    _eval.add_parser(sub)
     _rom.add_parser(sub)
     _datagen.add_parser(sub)
     return parser

@@ -24,6 +24,7 @@ from ._io import build_model as build_model
 from ._io import load_model as load_model
 from ._io import model_config as model_config
 from ._io import save_model as save_model
+from ._mg_patching import MGPatching as MGPatching
 from ._spectral_conv import SpectralConv as SpectralConv
 from ._spectral_conv import kept_modes as kept_modes
 from ._spectral_conv import weight_mode_shape as weight_mode_shape

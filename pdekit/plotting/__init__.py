@@ -15,6 +15,8 @@ from ._nlse import plot_entropy as plot_entropy
 from ._nlse import plot_intensity as plot_intensity
 from ._nlse import plot_nlse_summary as plot_nlse_summary
 from ._nlse import plot_phase_space as plot_phase_space
+from ._operators import plot_loss_curves as plot_loss_curves
+from ._operators import plot_prediction as plot_prediction
 from ._rom import plot_estimator as plot_estimator
 from ._rom import plot_greedy as plot_greedy
 from ._rom import plot_reduced_vs_full as plot_reduced_vs_full

@@ -15,6 +15,8 @@ from ._losses import relative_l2 as relative_l2
 from ._losses import relative_lp as relative_lp
 from ._normalizer import Normalized as Normalized
 from ._normalizer import Normalizer as Normalizer
+from ._normalizer import apply_batch as apply_batch
 from ._normalizer import trainable as trainable
 from ._trainer import evaluate as evaluate
 from ._trainer import fit as fit
+from ._trainer import model_dtype as model_dtype

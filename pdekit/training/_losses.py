@@ -14,6 +14,7 @@ data) or second-order finite differences (``periodic=False``; one-sided at the b
 
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -71,7 +72,8 @@ def _gradients(v, periodic: bool, lengths: Sequence[float]):
             shape = [1] * v.ndim
             shape[axis] = n
             vh = jnp.fft.fft(v, axis=axis)
-            dv = jnp.fft.ifft(1j * k.reshape(shape) * vh, axis=axis).real
+            ik = jax.lax.complex(jnp.zeros_like(k), k).reshape(shape).astype(vh.dtype)
+            dv = jnp.fft.ifft(ik * vh, axis=axis).real
             out.append(dv.astype(v.dtype))
         else:
             out.append(jnp.gradient(v, h, axis=axis))

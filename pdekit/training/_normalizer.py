@@ -52,17 +52,23 @@ class Normalizer(eqx.Module):
         (xm, xs), (ym, ys) = split.mean_std(axis=axis)
         return cls(xm, xs, dtype=dtype), cls(ym, ys, dtype=dtype)
 
-    def _stats(self, u):
+    def _stats(self, u, batched):
         mean = jax.lax.stop_gradient(self.mean).astype(u.dtype)
         std = jax.lax.stop_gradient(self.std).astype(u.dtype) + jnp.asarray(self.eps, u.dtype)
+        if batched:
+            mean, std = mean[None], std[None]
         return mean, std
 
-    def encode(self, u: Float[Array, " C *spatial"]) -> Float[Array, " C *spatial"]:
-        mean, std = self._stats(u)
+    def encode(self, u: Float[Array, " C *spatial"], *, batched: bool = False
+               ) -> Float[Array, " C *spatial"]:
+        """``(u - mean) / (std + eps)`` on one sample (or a batch with ``batched=True``)."""
+        mean, std = self._stats(u, batched)
         return (u - mean) / std
 
-    def decode(self, v: Float[Array, " C *spatial"]) -> Float[Array, " C *spatial"]:
-        mean, std = self._stats(v)
+    def decode(self, v: Float[Array, " C *spatial"], *, batched: bool = False
+               ) -> Float[Array, " C *spatial"]:
+        """``v (std + eps) + mean``: inverse of :meth:`encode`."""
+        mean, std = self._stats(v, batched)
         return v * std + mean
 
 
@@ -84,6 +90,21 @@ class Normalized(eqx.Module):
         if self.y_normalizer is not None:
             y = self.y_normalizer.decode(y)
         return y
+
+    def apply_batch(self, x: Float[Array, " B C_in *spatial"]) -> Float[Array, " B C_out *spatial"]:
+        """The wrapped model on a batch (its ``apply_batch`` if it has one, else vmap)."""
+        if self.x_normalizer is not None:
+            x = self.x_normalizer.encode(x, batched=True)
+        y = apply_batch(self.model, x)
+        if self.y_normalizer is not None:
+            y = self.y_normalizer.decode(y, batched=True)
+        return y
+
+
+def apply_batch(model, x: Array) -> Array:
+    """``model.apply_batch(x)`` when the model offers a batched path, else ``vmap(model)(x)``."""
+    fn = getattr(model, "apply_batch", None)
+    return fn(x) if fn is not None else jax.vmap(model)(x)
 
 
 def trainable(tree) -> object:

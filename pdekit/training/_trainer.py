@@ -25,7 +25,7 @@ import optax
 from .._misc import check_positive_int
 from ._checkpoint import load_checkpoint, read_header, save_checkpoint
 from ._losses import relative_l2
-from ._normalizer import trainable
+from ._normalizer import apply_batch, trainable
 
 CHECKPOINT = "checkpoint"
 
@@ -50,11 +50,20 @@ def evaluate(model, split, *, metric: Callable = relative_l2, batch_size: int = 
     return total / len(x)
 
 
+def model_dtype(model) -> jnp.dtype:
+    """The floating dtype of a model's parameters (its first inexact array leaf)."""
+    for leaf in jax.tree_util.tree_leaves(model):
+        if eqx.is_inexact_array(leaf):
+            return leaf.dtype
+    return jnp.dtype(jnp.result_type(float))
+
+
 @functools.lru_cache(maxsize=32)
 def _eval_fn(metric):
     @eqx.filter_jit
     def fn(model, x, y):
-        return metric(jax.vmap(model)(x), y, reduce=False)
+        dtype = model_dtype(model)
+        return metric(apply_batch(model, x.astype(dtype)), y.astype(dtype), reduce=False)
 
     return fn
 
@@ -65,7 +74,8 @@ def _make_step(loss: Callable, optimizer: optax.GradientTransformation):
     def step(params, static, opt_state, x, y):
         def loss_fn(p):
             model = eqx.combine(p, static)
-            return loss(jax.vmap(model)(x), y)
+            dtype = model_dtype(model)  # float32 data trains a float64 model (x64) unchanged
+            return loss(apply_batch(model, x.astype(dtype)), y.astype(dtype))
 
         value, grads = eqx.filter_value_and_grad(loss_fn)(params)
         # optax mixes float and int32 scalars (Adam's bias correction `b1 ** count`), which
@@ -122,7 +132,8 @@ def fit(model: eqx.Module, train, *, loss: Callable = relative_l2,
       checkpoint) after this many epochs in this call, e.g. to split a run into jobs.
 
     **Returns:** the trained model and ``history``: ``{"epoch": [...], "train_loss": [...],
-    "time": [...] (s per epoch, evaluation excluded), "<set>_rel_l2": [...]}`` (eval columns
+    "time": [...] (wall s per epoch, evaluation excluded), "cpu_time": [...] (process CPU s),
+    "<set>_rel_l2": [...]}`` (eval columns
     hold NaN on epochs without evaluation).
 
     **Raises:** ``ValueError`` for bad arguments (naming them), before any work.
@@ -170,7 +181,7 @@ def fit(model: eqx.Module, train, *, loss: Callable = relative_l2,
     opt_state = optimizer.init(params)
     key = jax.random.key_data(jax.random.key(int(seed)))
     start = 0
-    history: dict[str, list] = {"epoch": [], "train_loss": [], "time": []}
+    history: dict[str, list] = {"epoch": [], "train_loss": [], "time": [], "cpu_time": []}
     for name in eval_sets:
         history[f"{name}_rel_l2"] = []
     best, since_best = math.inf, 0
@@ -216,7 +227,7 @@ def fit(model: eqx.Module, train, *, loss: Callable = relative_l2,
     done_params, done_opt, done_key = params, opt_state, key
     try:
         for epoch in range(start, stop_at):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             total = jnp.zeros((), jnp.result_type(float))
             for x, y in train.batches(batch_size, seed=int(seed), epoch=epoch):
                 if sharding is not None:
@@ -226,10 +237,10 @@ def fit(model: eqx.Module, train, *, loss: Callable = relative_l2,
                 if bar is not None:
                     bar.update(1)
             mean_loss = float(total) / n_batches
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
             # the loop key advances once per epoch (reserved for stochastic models)
             key = jax.random.key_data(jax.random.split(jax.random.wrap_key_data(key))[0])
-            row = {"epoch": epoch + 1, "train_loss": mean_loss, "time": elapsed}
+            row = {"epoch": epoch + 1, "train_loss": mean_loss, "time": elapsed, "cpu_time": cpu}
             do_eval = eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs)
             m = eqx.combine(params, static)
             new_best, new_since = best, since_best

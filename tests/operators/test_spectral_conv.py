@@ -34,11 +34,11 @@ def _dense_reference(u, w, kept):
     return y
 
 
-@pytest.mark.parametrize("convention", ["pdekit", "neuraloperator"])
+@pytest.mark.parametrize("convention,transform", [("pdekit", "fft"), ("neuraloperator", "dft")])
 @pytest.mark.parametrize(
     "modes,spatial", [((5,), (16,)), ((3, 4), (8, 10)), ((2, 3, 2), (6, 5, 6))])
-def test_equals_dense_multiplier(getkey, modes, spatial, convention):
-    layer = SpectralConv(2, 3, modes, convention=convention, key=getkey())
+def test_equals_dense_multiplier(getkey, modes, spatial, convention, transform):
+    layer = SpectralConv(2, 3, modes, convention=convention, transform=transform, key=getkey())
     u = jax.random.normal(getkey(), (2, *spatial))
     re, im = layer.weight()
     w = np.asarray(re) + 1j * np.asarray(im)

@@ -1,0 +1,174 @@
+"""Operator benchmark: pdekit FNO/TFNO against neuraloperator 2.0 (PyTorch CPU), same budget.
+
+Both contenders read one data file per case (``benchmarks/out/operators-<case>.npz``: train and
+test arrays, channel statistics of the training split, the per-epoch sample orders) and train
+the same architecture (neuraloperator's FNO layout; pdekit with
+``convention="neuraloperator"``, so the parameter counts agree) with Adam, a constant learning
+rate, the mean per-sample relative L2 loss in physical units, the same batch size, epochs and
+seed, one thread each on the same core. Reported: seconds per epoch (median over the epochs
+after the first, which holds the compile), test relative L2, parameters.
+
+    python benchmarks/operators_bench.py [--quick] [--epochs E] [--cases darcy,burgers]
+"""
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as H  # noqa: E402
+
+H.pin_threads()
+
+import numpy as np  # noqa: E402
+
+VENV = H.HERE / ".venv-operators" / "bin" / "python"
+FULL = {
+    "darcy": dict(s=64, n_train=1000, n_test=200, modes=(16, 16), width=32, layers=4,
+                  batch_size=16, epochs=2, lr=1e-3),
+    "burgers": dict(s=256, n_train=1000, n_test=200, modes=(16,), width=64, layers=4,
+                    batch_size=20, epochs=3, lr=1e-3),
+}
+QUICK = {
+    "darcy": dict(s=32, n_train=32, n_test=8, modes=(8, 8), width=8, layers=2, batch_size=8,
+                  epochs=2, lr=1e-3),
+    "burgers": dict(s=64, n_train=32, n_test=8, modes=(8,), width=8, layers=2, batch_size=8,
+                    epochs=2, lr=1e-3),
+}
+SEED = 0
+TFNO_RANK = 0.1
+
+
+def make_data(case, cfg, path: Path):
+    """Generate (or reuse) the case's arrays; write the file both contenders read."""
+    import jax
+    from operators_data import burgers, darcy
+
+    n = cfg["n_train"] + cfg["n_test"]
+    meta = {"case": case, "s": cfg["s"], "n": n, "seed": SEED, "epochs": cfg["epochs"]}
+    if path.exists():
+        with np.load(path) as f:
+            if json.loads(str(f["meta"])) == meta:
+                return path
+    gen = darcy if case == "darcy" else burgers
+    x, y = gen(n, cfg["s"], seed=SEED)
+    x_tr, y_tr = x[: cfg["n_train"]], y[: cfg["n_train"]]
+    axes = (0,) + tuple(range(2, x.ndim))
+    stats = {"x_mean": x_tr.mean(axis=axes, keepdims=True)[0],
+             "x_std": x_tr.std(axis=axes, keepdims=True)[0],
+             "y_mean": y_tr.mean(axis=axes, keepdims=True)[0],
+             "y_std": y_tr.std(axis=axes, keepdims=True)[0]}
+    # the order pdekit.data's split.batches uses: permutation(fold_in(key(seed), epoch))
+    order = np.stack([np.asarray(jax.random.permutation(
+        jax.random.fold_in(jax.random.key(SEED), e), cfg["n_train"]))
+        for e in range(cfg["epochs"])])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x_train=x_tr, y_train=y_tr, x_test=x[cfg["n_train"]:],
+             y_test=y[cfg["n_train"]:], order=order, meta=json.dumps(meta),
+             **{k: v.astype(np.float32) for k, v in stats.items()})
+    return path
+
+
+def _split(x, y):
+    from pdekit.data import Dataset
+
+    return Dataset.from_arrays(x, y)
+
+
+def run_pdekit(case, cfg, path, model_kind):
+    import jax
+    import optax
+
+    from pdekit.operators import FNO, TFNO, TuckerWeights, count_params
+    from pdekit.training import Normalized, Normalizer, evaluate, fit, relative_l2
+
+    with np.load(path) as f:
+        d = {k: f[k] for k in f.files}
+    train, test = _split(d["x_train"], d["y_train"]), _split(d["x_test"], d["y_test"])
+    kw = dict(convention="neuraloperator", key=jax.random.key(SEED))
+    args = (d["x_train"].shape[1], d["y_train"].shape[1], cfg["modes"], cfg["width"],
+            cfg["layers"])
+    net = (TFNO(*args, factorization=TuckerWeights(TFNO_RANK), **kw) if model_kind == "tfno"
+           else FNO(*args, **kw))
+    model = Normalized(net, Normalizer(d["x_mean"], d["x_std"]),
+                       Normalizer(d["y_mean"], d["y_std"]))
+    model, hist = fit(model, train, loss=relative_l2, optimizer=optax.adam(cfg["lr"]),
+                      epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=SEED)
+    times, cpu = hist["time"], hist["cpu_time"]
+    steady = times[1:] if len(times) > 1 else times
+    return {"case": case, "model": model_kind, "contender": "pdekit",
+            "n_params": count_params(net), "s_per_epoch": float(np.median(steady)),
+            "cpu_s_per_epoch": float(np.median(cpu[1:] if len(cpu) > 1 else cpu)),
+            "first_epoch_s": times[0], "epoch_times": times, "train_loss": hist["train_loss"],
+            "test_rel_l2": evaluate(model, test)}
+
+
+def main(argv=None):
+    p = H.common_argparser(__doc__.splitlines()[0])
+    p.add_argument("--pdekit-only", action="store_true", help="skip the neuraloperator runner")
+    p.add_argument("--epochs", type=int, default=None, help="override the epochs per case")
+    p.add_argument("--cases", default="darcy,burgers", help="comma-separated cases")
+    p.add_argument("--models", default="fno,tfno", help="comma-separated models")
+    args = p.parse_args(argv)
+    base = QUICK if args.quick else FULL
+    cases = [c for c in args.cases.split(",") if c]
+    for c in cases:
+        if c not in base:
+            raise SystemExit(f"--cases: unknown case {c!r} (darcy, burgers)")
+    models = [m for m in args.models.split(",") if m]
+    out = {"benchmark": "operators", "quick": args.quick, "machine": H.machine_info(),
+           "threads": H.threads_summary(), "tfno_rank": TFNO_RANK, "seed": SEED,
+           "versions": H.versions("pdekit", "jax", "jaxlib", "equinox", "optax", "numpy"),
+           "config": {}, "rows": []}
+    jobs = []
+    for case in cases:
+        cfg = dict(base[case])
+        if args.epochs:
+            cfg["epochs"] = args.epochs
+        out["config"][case] = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
+        tag = "-quick" if args.quick else ""
+        path = make_data(case, cfg, H.HERE / "out" / f"operators-{case}{tag}.npz")
+        for m in models:
+            row = run_pdekit(case, cfg, path, m)
+            print(json.dumps({k: v for k, v in row.items() if k != "epoch_times"}), flush=True)
+            out["rows"].append(row)
+            jobs.append({"case": case, "model": m, "data": str(path), "seed": SEED,
+                         "rank": TFNO_RANK, **{k: cfg[k] for k in
+                                               ("modes", "width", "layers", "epochs",
+                                                "batch_size", "lr")}})
+    if not args.pdekit_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = Path(tmp) / "spec.json"
+            spec.write_text(json.dumps({"jobs": jobs}))
+            res = H.run_peer(VENV, "operators_peer.py", ["--spec", str(spec)],
+                             timeout=3600, label="neuraloperator")
+        if "results" in res:
+            out["rows"] += res["results"]
+            out["peer_versions"] = res.get("versions")
+            out["peer_threads"] = res.get("threads")
+        else:
+            out["peer_skipped"] = res.get("skipped")
+    # ratios against the peer, per (case, model)
+    peer = {(r["case"], r["model"]): r for r in out["rows"] if r["contender"] == "neuraloperator"}
+    for r in out["rows"]:
+        q = peer.get((r["case"], r["model"]))
+        if r["contender"] == "pdekit" and q:
+            r["time_ratio"] = r["s_per_epoch"] / q["s_per_epoch"]
+            r["cpu_ratio"] = r["cpu_s_per_epoch"] / q["cpu_s_per_epoch"]
+            r["err_ratio"] = r["test_rel_l2"] / q["test_rel_l2"]
+    print(H.table(out["rows"], [("case", "case", ""), ("model", "model", ""),
+                                ("contender", "contender", ""), ("n_params", "params", "d"),
+                                ("s_per_epoch", "s/epoch", ".3f"),
+                                ("first_epoch_s", "1st epoch s", ".2f"),
+                                ("test_rel_l2", "test rel L2", ".4f"),
+                                ("cpu_s_per_epoch", "CPU s/epoch", ".3f"),
+                                ("time_ratio", "time ratio", ".2f"),
+                                ("cpu_ratio", "CPU ratio", ".2f"),
+                                ("err_ratio", "err ratio", ".2f")]))
+    out["machine"]["loadavg_end"] = H.machine_info()["loadavg_1_5_15"]
+    H.write_json(out, args.out)
+
+
+if __name__ == "__main__":
+    main()
