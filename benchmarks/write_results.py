@@ -153,6 +153,10 @@ def fem_section(d, cmd):
                    f"{_ok(s['darcy_target_5x_met'])} (best {best:.2f}x; mean-solution max "
                    f"relative difference vs scikit-fem "
                    f"{s['darcy_mean_u_max_rel_diff_vs_skfem']:.1e})")
+    if d.get("e2e_table_md"):  # issue #9: time to solution from the mesh, compile apart
+        out += ["", f"Time to solution (issue #9), P1 Poisson at n = {c['e2e_n']}: mesh, space, "
+                "problem, assembly, preconditioner set-up and solve (first-call compile apart; "
+                "DOLFINx's compile = FFCx forms):", "", d["e2e_table_md"]]
     return "\n".join(out)
 
 
