@@ -273,6 +273,9 @@ def main(argv=None):
     ap.add_argument("--only", choices=("greedy", "online", "pod"), action="append")
     ap.add_argument("--out", default="-")
     a = ap.parse_args(argv)
+    import faulthandler
+
+    faulthandler.dump_traceback_later(1200, exit=False)  # a stack trace if a run hangs
     H.pin_threads()
     import pdekit
 

@@ -195,20 +195,6 @@ def check_params(mu, mu_min, mu_max, name: str = "mu") -> np.ndarray:
     return arr
 
 
-def _restrict(space: fem.FunctionSpace, data: Float[Array, "k nnz"], free: np.ndarray):
-    """Restrict matrices on `space.pattern` to the free DOFs (rows and columns): returns the
-    sub-pattern and the `(k, nnz_free)` values. (Private stand-in until the FEM package's
-    public Dirichlet-elimination step is in main.)"""
-    rows, cols = np.asarray(space.pattern.rows), np.asarray(space.pattern.cols)
-    index = np.full(space.num_dofs, -1, dtype=np.int64)
-    index[free] = np.arange(free.size)
-    keep = (index[rows] >= 0) & (index[cols] >= 0)
-    # the kept entries stay sorted by (row, col) because `index` is increasing on `free`
-    pattern, _ = linalg.SparsityPattern.from_coo(index[rows[keep]], index[cols[keep]],
-                                                 (free.size, free.size))
-    return pattern, data[:, np.nonzero(keep)[0]]
-
-
 def _parse_blocks(blocks) -> tuple[int, int]:
     if isinstance(blocks, str):
         parts = blocks.lower().split("x")
@@ -265,10 +251,17 @@ def thermal_block(n: int = 32, blocks: Sequence[int] | str = (2, 2), *,
     data = jnp.stack([
         fem.assemble_stiffness(space, block_of(eye[b].reshape(ny, nx))).data for b in range(q)
     ])
-    free = np.setdiff1d(np.arange(space.num_dofs), space.boundary_dofs())
-    extra = [fem.assemble_mass(space, 1.0).data] if dt is not None else []
-    pattern, restricted = _restrict(space, jnp.concatenate([data] + [e[None] for e in extra]),
-                                    free)
+    # the FEM package's public Dirichlet step: A_q restricted to the free DOFs (u = 0 on the
+    # boundary, so no lifting); every A_q gets the same sub-pattern
+    poisson = fem.Poisson(space)
+    free = poisson.free_dofs
+    mats = [linalg.CSRMatrix(space.pattern, d) for d in data]
+    if dt is not None:
+        mats.append(fem.assemble_mass(space, 1.0))
+    zero = jnp.zeros((space.num_dofs,), dtype)
+    condensed = [poisson.condense(A, zero)[0] for A in mats]
+    pattern = condensed[0].pattern
+    restricted = jnp.stack([A.data for A in condensed])
     f = fem.assemble_load(space, 1.0)[free]
     theta_a = np.concatenate([np.zeros((q, 1)), np.eye(q)], axis=1)
     theta_f = np.concatenate([np.ones((1, 1)), np.zeros((1, q))], axis=1)

@@ -208,28 +208,17 @@ class RieszSolver:
         return jnp.asarray(self.lu.solve(np.ascontiguousarray(G.T)).T, self.dtype)
 
 
-@jax.jit
-def insert_block(X, Q, R, W, G, first):
-    """Orthonormalise the representers `W` `(k, n)` (duals ``G = X W``) against the rows of
-    ``Q`` `(Kmax, n)` and among themselves, in ``X``, storing them as rows and their
-    coefficients as columns ``first .. first + k - 1`` of ``Q`` and ``R`` (so that
-    ``W^T = Q^T R[:, cols]``). Block classical Gram-Schmidt twice against ``Q`` (reads ``Q``
-    four times per block, not per vector), then twice within the block ("twice is enough",
-    Giraud et al. 2005). A dependent vector leaves a zero row (harmless in ``||R c||``)."""
-    matvec = jax.vmap(X.matvec)
-    H1 = G @ Q.T  # (k, Kmax): <w_i, q_j>_X
-    W1 = W - H1 @ Q
-    H2 = matvec(W1) @ Q.T
-    W2 = W1 - H2 @ Q
-    XW2 = matvec(W2)
-    k = W.shape[0]
-    scale = jnp.sqrt(jnp.maximum(jnp.sum(W * G, axis=1), 0.0))
-    rows, xrows, coef = [], [], []
-    tiny = 1e3 * jnp.finfo(W.dtype).eps
+def _in_block(matvec, B, XB, passes, tiny, scale):
+    """Gram-Schmidt (X inner product) within a small block of rows, `passes` times per
+    vector. Returns the new rows, their X-images and the upper-triangular `T` with
+    ``B_old^T = B_new^T T`` (a row whose remainder is below ``tiny * scale`` is dropped:
+    zero row, zero diagonal)."""
+    k = B.shape[0]
+    rows, xrows, cols = [], [], []
     for i in range(k):  # k = Qa (+1): small, unrolled
-        w, xw = W2[i], XW2[i]
-        c = jnp.zeros((k,), W.dtype)
-        for _ in range(2):
+        w, xw = B[i], XB[i]
+        c = jnp.zeros((k,), B.dtype)
+        for _ in range(passes):
             for j in range(i):
                 cj = rows[j] @ xw
                 w, xw = w - cj * rows[j], xw - cj * xrows[j]
@@ -238,13 +227,44 @@ def insert_block(X, Q, R, W, G, first):
         ok = nrm > tiny * scale[i]
         inv = jnp.where(ok, 1.0 / jnp.where(ok, nrm, 1.0), 0.0)
         rows.append(w * inv)
-        xrows.append(xw * inv)
-        coef.append(c.at[i].set(jnp.where(ok, nrm, 0.0)))
-    B = jnp.stack(rows)  # (k, n)
-    C = jnp.stack(coef, axis=1)  # (k rows of the block, k columns)
-    Q = jax.lax.dynamic_update_slice_in_dim(Q, B, first, 0)
-    cols = (H1 + H2).T  # (Kmax, k): coefficients on the old rows
-    cols = jax.lax.dynamic_update_slice_in_dim(cols, C, first, 0)
+        # a fresh X-image: the tracked `xw` of a round-off remainder is not X w (its
+        # absolute error is eps ||X w_orig||), and later projections use it
+        xrows.append(matvec(w * inv))
+        cols.append(c.at[i].set(jnp.where(ok, nrm, 0.0)))
+    return jnp.stack(rows), jnp.stack(xrows), jnp.stack(cols, axis=1)
+
+
+@jax.jit
+def insert_block(X, Q, R, W, G, first):
+    """Orthonormalise the representers `W` `(k, n)` (duals ``G = X W``) against the rows of
+    ``Q`` `(Kmax, n)` and among themselves, in ``X``; store them as rows ``first .. first +
+    k - 1`` of ``Q`` and their coefficients as the same columns of ``R`` (so that
+    ``W^T = Q^T R[:, cols]``, ``R`` upper triangular).
+
+    Block classical Gram-Schmidt twice against ``Q`` (``Q`` is read four times per block,
+    not per vector), twice within the block, then one clean-up pass of the normalised block
+    against ``Q`` and within the block. The clean-up matters: the affine residual vectors are
+    *exactly* dependent once snapshots are in the basis (``sum_q mu_q A_q u(mu) = f``), so
+    some remainders are round-off, and normalising them amplifies their non-orthogonality
+    (DGKS reorthogonalisation; pyMOR's ``gram_schmidt`` re-iterates for the same reason).
+    Remainders below ``1e3 eps`` of the vector's norm are dropped (zero row)."""
+    matvec = jax.vmap(X.matvec)
+    scale = jnp.sqrt(jnp.maximum(jnp.sum(W * G, axis=1), 0.0))
+    tiny = 1e3 * jnp.finfo(W.dtype).eps
+    H = jnp.zeros((W.shape[0], Q.shape[0]), W.dtype)
+    XW = G
+    for _ in range(2):
+        h = XW @ Q.T  # (k, Kmax): <w_i, q_j>_X
+        W = W - h @ Q
+        XW = matvec(W)
+        H = H + h
+    B, XB, C = _in_block(X.matvec, W, XW, 2, tiny, scale)  # W^T = Q^T H^T + B^T C
+    h = XB @ Q.T  # clean-up pass: B^T = Q^T h^T + B2^T T
+    B = B - h @ Q
+    B2, _, T = _in_block(X.matvec, B, matvec(B), 1, tiny, jnp.ones_like(scale))
+    Q = jax.lax.dynamic_update_slice_in_dim(Q, B2, first, 0)
+    cols = (H + C.T @ h).T  # (Kmax, k): coefficients on the old rows
+    cols = jax.lax.dynamic_update_slice_in_dim(cols, T @ C, first, 0)
     R = jax.lax.dynamic_update_slice_in_dim(R, cols.astype(R.dtype), first, 1)
     return Q, R
 

@@ -1,11 +1,14 @@
 """Smoke test of examples/rom_thermal_block.py at a tiny size."""
 
+import pytest
+
 from tests.helpers import example_main
 
 
+@pytest.mark.slow  # ~10 s CPU of compilation; the CLI test covers the same code path
 def test_rom_thermal_block_example(tmp_path):
     main = example_main("rom_thermal_block")
-    out = main(["--cells", "10", "--train", "40", "--test", "10", "--tol", "1e-5",
+    out = main(["--cells", "8", "--train", "40", "--test", "10", "--tol", "1e-5",
                 "--out", str(tmp_path)])
     assert out["max_rel_error"] < 1e-5
     assert out["effectivity_min"] >= 1.0

@@ -143,8 +143,14 @@ def test_bad_input(problem, greedy):
         rom.thermal_block(8, (2, 2), mu_range=(0.0, 1.0))
 
 
-def test_float32_smoke(float32):
-    p = rom.thermal_block(8, (2, 1))
-    res = rom.weak_greedy(p, p.grid(3), max_basis_size=2)
-    u, est = res.rom.solve_and_estimate(jnp.asarray([0.3, 0.7], jnp.float32))
-    assert u.dtype == jnp.float32 and bool(jnp.isfinite(est))
+def test_float32_smoke(greedy, float32):
+    """The float64 model's arrays cast to float32: online solve and bound run in float32."""
+    model = jax.tree.map(lambda x: jnp.asarray(np.asarray(x), jnp.float32), greedy.rom)
+    mu = jnp.asarray([0.3, 0.7, 0.2, 0.9], jnp.float32)
+    u, est = model.solve_and_estimate(mu)
+    A = np.tensordot(np.asarray(mu, np.float64), np.asarray(greedy.rom.operators), 1)
+    u_ref = np.linalg.solve(A, np.asarray(greedy.rom.rhs[0]))
+    assert u.dtype == jnp.float32 and est.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(u), u_ref, rtol=1e-3, atol=1e-4 * np.abs(u_ref).max())
+    p = rom.thermal_block(6, (2, 1))
+    assert p.solve(jnp.asarray([0.3, 0.7], jnp.float32)).dtype == jnp.float32

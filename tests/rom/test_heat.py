@@ -11,7 +11,7 @@ from pdekit import rom
 
 @pytest.fixture(scope="module")
 def heat():
-    return rom.thermal_block(10, (2, 1), dt=0.02, num_steps=8)
+    return rom.thermal_block(8, (2, 1), dt=0.02, num_steps=6)
 
 
 def _space_time_error(problem, U, V, uN, mu):
@@ -35,7 +35,7 @@ def test_heat_fom_matches_dense_implicit_euler(heat):
 
 
 def test_pod_greedy_certified(heat):
-    train = heat.grid(5)
+    train = heat.grid(4)
     res = rom.pod_greedy(heat, train, tol=1e-3, max_basis_size=25)
     assert res.max_estimates[-1] <= 1e-3 and res.rom.basis_size < 25
     mu = heat.sample(jax.random.key(3), 6)

@@ -29,8 +29,8 @@ def test_rbf_matches_scipy(kernel):
 
 
 def test_fit_from_snapshot_file(tmp_path):
-    problem = rom.thermal_block(12, (2, 1))
-    space = rom.thermal_block_space(12)
+    problem = rom.thermal_block(10, (2, 1))
+    space = rom.thermal_block_space(10)
     train = problem.grid(9)
     snaps = rom.solve_snapshots(problem, train, mesh=space.mesh)
     path = snaps.save(tmp_path / "snaps.h5")
