@@ -215,7 +215,8 @@ def efficiency_criterion(
         E = np.asarray(energy)
         tail[a] = np.sqrt(np.sum(E[:, None] * np.stack(tails) ** 2, axis=0) / E.sum())
     col = cv[:, basis_size]
-    best = int(np.argmin(col))  # argmin returns the first, i.e. the smaller K, on ties
+    # ties (to round-off) go to the smaller K: fewer clusters, fewer ROMs to build and route
+    best = int(np.nonzero(col <= col.min() * (1 + 1e-6) + 1e-12)[0][0])
     return CriterionResult(
         Ks=np.asarray(Ks), cv_error=cv, in_sample_tail=tail, basis_size=basis_size,
         best_K=int(Ks[best]), pays_off=bool(col[best] < col[0]), labels=all_labels,
