@@ -33,7 +33,8 @@ against the empirical optimum on held-out data:
    target accuracy ``ε`` each ``K`` needs ``n_K(ε) = min{n : \hat e_K(n) <= ε}``, and the
    *efficiency* of ``K`` local bases is the expected online speed-up at equal expected
    accuracy, ``η_K = c(n_1(ε)) / c(n_K(ε))``.
-4. Choice: at a fixed basis size `n`, ``K* = argmin_K \hat e_K(n)`` (ties to the smaller
+4. Choice: at a fixed basis size `n`, ``K* = argmin_K \hat e_K(n)`` (ties, i.e. values
+   within the estimate's resolution ``10 sqrt(eps)`` of the minimum, go to the smaller
    ``K``); local bases pay off when ``\hat e_{K*}(n) < \hat e_1(n)`` (equivalently
    ``η_{K*} > 1`` at ``ε = \hat e_{K*}(n)``).
 """
@@ -51,7 +52,7 @@ from jaxtyping import Array, Float
 from .._misc import check_positive_int
 from ._clustering import kmedoids
 from ._dissimilarity import AbstractDissimilarity, Sine, _check_snapshots, pairwise
-from ._local_bases import pod_rows, relative_tail
+from ._local_bases import _bucket, pod_rows, relative_tail
 
 __all__ = ["CriterionResult", "efficiency_criterion", "nested_projection_errors"]
 
@@ -121,14 +122,17 @@ def nested_projection_errors(
     return jnp.sqrt(rel)
 
 
-_nested_jit = eqx.filter_jit(nested_projection_errors)
+def _nested_padded(V, x, rows, inner, bucket) -> np.ndarray:
+    # pad the rows to the bucket so that the folds share compiled shapes
+    m = rows.shape[0]
+    idx = np.zeros(bucket, dtype=np.int32)
+    idx[:m] = rows
+    return np.asarray(_nested_rows(V, x, jnp.asarray(idx), inner))[:m]
 
 
-def _nested_padded(V, xt, inner) -> np.ndarray:
-    # pad rows (and modes) to fixed buckets so that each fold reuses one compiled shape
-    m, r = xt.shape[0], V.shape[1]
-    bucket = 1 << max(int(m - 1).bit_length(), 2)
-    return np.asarray(_nested_jit(V, jnp.pad(xt, ((0, bucket - m), (0, 0))), inner))[:m]
+@eqx.filter_jit
+def _nested_rows(V, x, idx, inner):
+    return nested_projection_errors(V, x[idx], inner)
 
 
 def efficiency_criterion(
@@ -192,9 +196,10 @@ def efficiency_criterion(
         all_labels[K] = labels
         err = np.zeros((S, max_size + 1))
         energy, tails = [], []
+        bucket = _bucket(int(np.bincount(labels).max()))  # one compiled shape per K
         for k in range(K):
             members = np.nonzero(labels == k)[0]
-            p = pod_rows(x[jnp.asarray(members)], rank=1, inner=inner)  # values only
+            p = pod_rows(x, members, rank=1, inner=inner, bucket=bucket)  # values only
             energy.append(float(p.total_energy))
             tails.append(np.pad(relative_tail(p.all_singular_values, p.total_energy),
                                 (0, max_size + 1))[: max_size + 1])
@@ -206,8 +211,8 @@ def efficiency_criterion(
                 if train.size == 0:  # nothing to learn from: the error is 1
                     err[test] = 1.0
                     continue
-                V = pod_rows(x[jnp.asarray(train)], rank=max_size, inner=inner).modes
-                e = _nested_padded(V, x[jnp.asarray(test)], inner)
+                V = pod_rows(x, train, rank=max_size, inner=inner, bucket=bucket).modes
+                e = _nested_padded(V, x, test, inner, bucket)
                 # a basis with fewer than n modes (tiny cluster) stays at its last error
                 e = np.concatenate([e, np.repeat(e[:, -1:], max_size + 1 - e.shape[1], 1)], 1)
                 err[test] = e
@@ -215,8 +220,10 @@ def efficiency_criterion(
         E = np.asarray(energy)
         tail[a] = np.sqrt(np.sum(E[:, None] * np.stack(tails) ** 2, axis=0) / E.sum())
     col = cv[:, basis_size]
-    # ties (to round-off) go to the smaller K: fewer clusters, fewer ROMs to build and route
-    best = int(np.nonzero(col <= col.min() * (1 + 1e-6) + 1e-12)[0][0])
+    # ties go to the smaller K (fewer ROMs to build and route); the nested errors resolve
+    # about sqrt(eps), so estimates within 10 sqrt(eps) of the minimum are ties
+    resolution = 10 * float(np.sqrt(np.finfo(np.dtype(x.dtype)).eps))
+    best = int(np.nonzero(col <= col.min() * (1 + 1e-6) + resolution)[0][0])
     return CriterionResult(
         Ks=np.asarray(Ks), cv_error=cv, in_sample_tail=tail, basis_size=basis_size,
         best_K=int(Ks[best]), pays_off=bool(col[best] < col[0]), labels=all_labels,

@@ -49,16 +49,31 @@ __all__ = [
 ]
 
 
-def pod_rows(x: Float[Array, "m dofs"], *, rank=None, tol=None, inner: InnerProduct):
-    """:func:`pdekit.rom.pod` of the rows of `x`, zero-padded to a power-of-two number of
-    snapshots: zero snapshots change no mode or singular value (they are dropped as
-    round-off), and clusters of any size then share a few compiled shapes instead of
-    recompiling the SVD for every cluster size."""
-    m = x.shape[0]
-    bucket = 1 << max(int(m - 1).bit_length(), 2)
-    xp = jnp.pad(x, ((0, bucket - m), (0, 0)))
-    p = pod(xp.T, rank=rank, tol=tol, product=_pod_product(inner))
-    return p
+def _bucket(m: int) -> int:
+    return 1 << max(int(m - 1).bit_length(), 2)
+
+
+def pod_rows(x: Float[Array, "S dofs"], members=None, *, rank=None, tol=None,
+             inner: InnerProduct, bucket: int | None = None):
+    """:func:`pdekit.rom.pod` of the rows ``x[members]`` (all rows if None), zero-padded to
+    a power-of-two number of snapshots: zero snapshots change no mode or singular value
+    (they are dropped as round-off), and clusters of any size then share a few compiled
+    shapes instead of recompiling the gather and the SVD for every cluster size (pass one
+    `bucket` >= every cluster size for a single compiled shape)."""
+    idx = np.arange(x.shape[0]) if members is None else np.asarray(members)
+    m = idx.shape[0]
+    bucket = _bucket(m) if bucket is None else max(int(bucket), m)
+    pad_idx = np.zeros(bucket, dtype=np.int32)
+    pad_idx[:m] = idx
+    mask = np.zeros(bucket, dtype=bool)
+    mask[:m] = True
+    xp = _gather_rows(x, jnp.asarray(pad_idx), jnp.asarray(mask))
+    return pod(xp.T, rank=rank, tol=tol, product=_pod_product(inner))
+
+
+@jax.jit
+def _gather_rows(x, idx, mask):
+    return jnp.where(mask[:, None], x[idx], jnp.zeros((), x.dtype))
 
 
 def _pod_product(inner: InnerProduct):
@@ -226,7 +241,7 @@ def local_bases(
             idx.append(members[int(np.argmin(Dk.sum(axis=1)))])
         reps = x[jnp.asarray(np.asarray(idx))]
     to_reps = np.asarray(pairwise(dissimilarity, x, reps)) if overlap > 0 else None
-    pods = []
+    groups = []
     for k in range(K):
         members = np.nonzero(labels == k)[0]
         if overlap > 0:
@@ -234,8 +249,10 @@ def local_bases(
             others = np.nonzero(labels != k)[0]
             near = others[np.argsort(to_reps[others, k], kind="stable")[:extra]]
             members = np.concatenate([members, near])
-        pods.append(pod_rows(x[jnp.asarray(members)], rank=rank, tol=tol,
-                             inner=dissimilarity.inner))
+        groups.append(members)
+    bucket = _bucket(max(g.size for g in groups))  # one compiled POD shape for all clusters
+    pods = [pod_rows(x, g, rank=rank, tol=tol, inner=dissimilarity.inner, bucket=bucket)
+            for g in groups]
     ranks = tuple(p.rank for p in pods)
     r_max, s_max = max(ranks), max(p.all_singular_values.shape[0] for p in pods)
     bases = jnp.stack([jnp.pad(p.modes, ((0, 0), (0, r_max - p.rank))) for p in pods])
