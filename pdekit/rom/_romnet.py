@@ -6,8 +6,9 @@ dictionary of local ROMs plus a classifier that, from the problem's *input* (par
 an input field), picks the local ROM to run, without computing the full solution. Here:
 
 - :class:`RomNetClassifier`: a small equinox MLP, inputs (scaled parameters) to `K` logits,
-  trained on the label "the local basis with the smallest projection error" of each training
-  snapshot (:meth:`LocalBases.best`).
+  trained (:func:`train_classifier`, through the shared loop :func:`pdekit.training.fit`) on
+  the label "the local basis with the smallest projection error" of each training snapshot
+  (:meth:`LocalBases.best`).
 - :class:`LocalGalerkinROM`: Galerkin ROMs ``V_k^T A V_k c = V_k^T b`` for a linear problem
   ``A u = b(μ)`` with a fixed operator (e.g. :class:`MovingSource`), offline reduced matrices,
   online a dense `r x r` solve. Routing by the classifier; when it is unsure (top
@@ -38,7 +39,7 @@ from ..solvers import linalg
 from ._dissimilarity import Euclidean, InnerProduct, OneMinusCos, Sine
 from ._local_bases import LocalBases
 
-__all__ = ["RomNetClassifier", "train_classifier", "LocalGalerkinROM", "local_galerkin_rom",
+__all__ = ["RomNetClassifier", "train_classifier", "cross_entropy", "LocalGalerkinROM", "local_galerkin_rom",
            "save_local_rom", "load_local_rom", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
@@ -83,69 +84,66 @@ class RomNetClassifier(eqx.Module):
         return jnp.argmax(jax.vmap(self)(features), axis=-1)
 
 
+def cross_entropy(logits: Float[Array, "B K"], onehot: Float[Array, "B K"]) -> Float[Array, ""]:
+    """Mean softmax cross-entropy of `logits` against one-hot targets (a `fit` loss)."""
+    return jnp.mean(optax.softmax_cross_entropy(logits, onehot))
+
+
 def train_classifier(
     features: Float[Array, "S p"],
     labels: Int[Array, " S"],
     num_clusters: int,
     *,
     key,
-    steps: int = 2000,
+    epochs: int = 300,
     learning_rate: float = 3e-3,
-    batch_size: int = 64,
+    batch_size: int = 32,
     width: int = 64,
     depth: int = 2,
+    seed: int = 0,
+    checkpoint_dir=None,
+    resume: bool = False,
 ) -> tuple[RomNetClassifier, dict]:
-    """Train a :class:`RomNetClassifier` by softmax cross-entropy (Adam, cosine decay).
+    """Train a :class:`RomNetClassifier` by softmax cross-entropy with the shared training
+    loop :func:`pdekit.training.fit` (Adam with cosine decay; seeded batch order; optional
+    checkpoints and resume through `checkpoint_dir`).
 
-    NOTE (to move onto the shared training stack): the `pdekit.training.fit` loop was not in
-    `main` when this was written, so this is a minimal optax loop (`make_step` under
-    `eqx.filter_jit`, seeded minibatches). It must move onto `fit` once that lands (cross
-    entropy as its `loss`, the features/labels as a `Dataset.from_arrays` split).
+    **Arguments:** `features` `(S, p)` scaled inputs, `labels` `(S,)` in ``0..K-1`` (the
+    best local basis of each training snapshot, :meth:`LocalBases.best`), `num_clusters`
+    ``K``, `key` (initial weights), `epochs`, `learning_rate`, `batch_size`, `width`,
+    `depth`, `seed` (batch order), `checkpoint_dir`, `resume` (as in `fit`).
 
-    **Arguments:** `features` `(S, p)` scaled inputs, `labels` `(S,)` in ``0..K-1``,
-    `num_clusters` ``K``, `key`, `steps`, `learning_rate`, `batch_size`, `width`, `depth`.
-
-    **Returns:** `(classifier, history)` with ``history["loss"]`` every 100 steps and
-    ``history["train_accuracy"]``.
+    **Returns:** `(classifier, history)`: `fit`'s history plus ``train_accuracy``.
 
     **Raises:** `ValueError` for mismatched shapes, labels out of range, or bad sizes.
     """
+    from ..data import Dataset
+    from ..training import fit
+
     x = jnp.asarray(features)
-    y = jnp.asarray(labels)
+    y = np.asarray(labels)
     if x.ndim != 2:
         raise ValueError(f"`features` must have shape (S, p), got {x.shape}.")
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"`labels` must have shape ({x.shape[0]},), got {y.shape}.")
+    if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"`labels` must be integers of shape ({x.shape[0]},), got "
+                         f"{y.shape} {y.dtype}.")
     K = check_positive_int("num_clusters", num_clusters)
-    yn = np.asarray(y)
-    if yn.size and (yn.min() < 0 or yn.max() >= K):
+    if y.size and (y.min() < 0 or y.max() >= K):
         raise ValueError(f"`labels` must lie in 0..{K - 1}.")
-    steps = check_positive_int("steps", steps)
+    epochs = check_positive_int("epochs", epochs)
     batch_size = min(check_positive_int("batch_size", batch_size), x.shape[0])
     learning_rate = check_finite_scalar("learning_rate", learning_rate, positive=True)
-    kinit, kdata = jax.random.split(key)
-    clf = RomNetClassifier(x.shape[1], K, width=width, depth=depth, key=kinit, dtype=x.dtype)
+    clf = RomNetClassifier(x.shape[1], K, width=width, depth=depth, key=key, dtype=x.dtype)
+    xn = np.asarray(x)
+    onehot = np.eye(K, dtype=xn.dtype)[y]
+    train = Dataset.from_arrays(xn, onehot)
+    steps = epochs * train.num_batches(batch_size)
     opt = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
-    state = opt.init(eqx.filter(clf, eqx.is_inexact_array))
-
-    def loss_fn(model, xb, yb):
-        logits = jax.vmap(model)(xb)
-        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, yb))
-
-    @eqx.filter_jit
-    def make_step(model, state, k):
-        idx = jax.random.choice(k, x.shape[0], (batch_size,), replace=False)
-        loss, grads = eqx.filter_value_and_grad(loss_fn)(model, x[idx], y[idx])
-        updates, state = opt.update(grads, state, eqx.filter(model, eqx.is_inexact_array))
-        return eqx.apply_updates(model, updates), state, loss
-
-    history = {"step": [], "loss": []}
-    for i in range(steps):
-        clf, state, loss = make_step(clf, state, jax.random.fold_in(kdata, i))
-        if i % 100 == 0 or i == steps - 1:
-            history["step"].append(i)
-            history["loss"].append(float(loss))
-    history["train_accuracy"] = float(jnp.mean(clf.predict(x) == y))
+    clf, history = fit(clf, train, loss=cross_entropy, optimizer=opt, epochs=epochs,
+                       batch_size=batch_size, seed=seed, checkpoint_dir=checkpoint_dir,
+                       resume=resume, config={"in_size": clf.in_size, "num_clusters": K,
+                                              "width": clf.width, "depth": clf.depth})
+    history["train_accuracy"] = float(jnp.mean(clf.predict(x) == jnp.asarray(y)))
     return clf, history
 
 
