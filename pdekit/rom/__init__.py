@@ -4,6 +4,9 @@
 from ._clustering import ClusterResult as ClusterResult
 from ._clustering import kmeans as kmeans
 from ._clustering import kmedoids as kmedoids
+from ._criterion import CriterionResult as CriterionResult
+from ._criterion import efficiency_criterion as efficiency_criterion
+from ._criterion import nested_projection_errors as nested_projection_errors
 from ._dissimilarity import GRASSMANN_DISTANCES as GRASSMANN_DISTANCES
 from ._dissimilarity import AbstractDissimilarity as AbstractDissimilarity
 from ._dissimilarity import Euclidean as Euclidean
@@ -14,9 +17,6 @@ from ._dissimilarity import grassmann_distance as grassmann_distance
 from ._dissimilarity import grassmann_pairwise as grassmann_pairwise
 from ._dissimilarity import pairwise as pairwise
 from ._dissimilarity import principal_angles as principal_angles
-from ._criterion import CriterionResult as CriterionResult
-from ._criterion import efficiency_criterion as efficiency_criterion
-from ._criterion import nested_projection_errors as nested_projection_errors
 from ._local_bases import LocalBases as LocalBases
 from ._local_bases import global_basis as global_basis
 from ._local_bases import local_bases as local_bases

@@ -79,7 +79,8 @@ class InnerProduct(eqx.Module):
         elif isinstance(weights, CSRMatrix):
             n0, n1 = weights.shape
             if n0 != n1:
-                raise ValueError(f"`weights` (CSRMatrix) must be square, got shape {weights.shape}.")
+                raise ValueError(
+                    f"`weights` (CSRMatrix) must be square, got shape {weights.shape}.")
             if not is_tracer(weights.data) and np.any(np.asarray(weights.diagonal()) <= 0):
                 raise ValueError("`weights` (CSRMatrix) must be SPD: it has a diagonal entry <= 0.")
             self.weights, self.kind = weights, "csr"

@@ -275,19 +275,20 @@ def global_basis(snapshots: Float[Array, "S dofs"], *, rank: int | None = None,
 # ----------------------------------------------------------------------------- figures
 
 
-def plot_singular_values(curves: dict, *, max_modes: int | None = None, ax=None):
+def plot_singular_values(curves: dict, *, max_modes: int | None = None, ax=None,
+                         colors: dict | None = None):
     """N-width proxies: relative POD tail ``e(n)`` (:func:`relative_tail`) against ``n``.
 
     **Arguments:** `curves`: ``{label: LocalBases}``; for a `LocalBases` with several
     clusters the per-cluster curves are drawn thin and their snapshot-weighted mean
-    (``sqrt(sum_k E_k e_k(n)^2 / sum_k E_k)``, ``E_k`` the cluster energy) thick.
-    **Returns:** the matplotlib `Figure`.
+    (``sqrt(sum_k E_k e_k(n)^2 / sum_k E_k)``, ``E_k`` the cluster energy) thick;
+    `colors`: optional ``{label: color}``. **Returns:** the matplotlib `Figure`.
     """
     import matplotlib.pyplot as plt
 
     fig, ax = (plt.subplots(figsize=(6, 4)) if ax is None else (ax.figure, ax))
     for i, (label, lb) in enumerate(curves.items()):
-        color = f"C{i}"
+        color = (colors or {}).get(label, f"C{i}")
         sv = np.asarray(lb.singular_values)
         E = np.asarray(lb.total_energy, dtype=np.float64)
         tails = [relative_tail(sv[k], E[k]) for k in range(lb.num_clusters)]

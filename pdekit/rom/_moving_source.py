@@ -23,8 +23,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._misc import check_finite_scalar, check_positive_int
-from ..solvers import fem, linalg
-from ..solvers import spectral
+from ..solvers import fem, linalg, spectral
 
 __all__ = ["MovingSource", "travelling_soliton_snapshots"]
 

@@ -39,8 +39,8 @@ from ..solvers import linalg
 from ._dissimilarity import Euclidean, InnerProduct, OneMinusCos, Sine
 from ._local_bases import LocalBases
 
-__all__ = ["RomNetClassifier", "train_classifier", "cross_entropy", "LocalGalerkinROM", "local_galerkin_rom",
-           "save_local_rom", "load_local_rom", "FORMAT_VERSION"]
+__all__ = ["RomNetClassifier", "train_classifier", "cross_entropy", "LocalGalerkinROM",
+           "local_galerkin_rom", "save_local_rom", "load_local_rom", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
