@@ -36,7 +36,6 @@ from ._dissimilarity import (
     _check_snapshots,
     pairwise,
 )
-from ._pod import pod
 
 __all__ = [
     "LocalBases",
@@ -68,6 +67,10 @@ def pod_rows(x: Float[Array, "S dofs"], members=None, *, rank=None, tol=None,
     mask = np.zeros(bucket, dtype=bool)
     mask[:m] = True
     xp = _gather_rows(x, jnp.asarray(pad_idx), jnp.asarray(mask))
+    # the POD of ROM I (issue #12), imported here so that this module (and pdekit.rom)
+    # imports even where that branch has not been merged yet
+    from ._pod import pod
+
     return pod(xp.T, rank=rank, tol=tol, product=_pod_product(inner))
 
 
