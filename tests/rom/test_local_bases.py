@@ -75,38 +75,42 @@ def test_overlap_tol_and_truncate():
 
 @pytest.fixture(scope="module")
 def moving_source():
+    """Snapshots, both clusterings and full-rank local/global bases, built once (the tests
+    truncate them: `truncate` costs no new POD)."""
     p = rom.MovingSource(10)
-    mtr, mte = p.sample(jax.random.key(0), 160), p.sample(jax.random.key(1), 100)
-    return p, mtr, mte, p.solve(mtr), p.solve(mte)
+    X = p.solve(p.sample(jax.random.key(0), 160))
+    Y = p.solve(p.sample(jax.random.key(1), 100))
+    out = {"problem": p, "X": X, "Y": Y,
+           "global": rom.global_basis(X, rank=20, inner=p.mass)}
+    for name, d in [("sine", rom.Sine(p.mass)), ("euclidean", rom.Euclidean(p.mass))]:
+        D = rom.pairwise(d, X)
+        cl = rom.kmedoids(D, 4, seed=0)
+        out[name] = (d, D, cl, rom.local_bases(X, cl, rank=20, dissimilarity=d))
+    return out
 
 
 def test_moving_source_angle_beats_euclidean_beats_global(moving_source):
-    p, _, _, X, Y = moving_source
-    K, n = 4, 4
+    ms, n = moving_source, 4
+    X, Y = ms["X"], ms["Y"]
     out = {}
-    for name, d in [("sine", rom.Sine(p.mass)), ("euclidean", rom.Euclidean(p.mass))]:
-        cl = rom.kmedoids(rom.pairwise(d, X), K, seed=0)
-        lb = rom.local_bases(X, cl, rank=n, dissimilarity=d)
+    for name in ["sine", "euclidean"]:
+        lb = ms[name][3].truncate(n)
         # held-out snapshots on the best of the K bases (what a perfect router achieves)
         # and on the nearest medoid in the clustering's own dissimilarity
         out[name] = (float(jnp.mean(jnp.min(lb.errors(Y), axis=1))),
                      float(jnp.mean(lb.errors_assigned(Y, lb.route_nearest(Y)))))
-    g = float(jnp.mean(rom.global_basis(X, rank=n, inner=p.mass).errors(Y)))
+    g = float(jnp.mean(ms["global"].truncate(n).errors(Y)))
     assert out["sine"][0] < out["euclidean"][0] < g, (out, g)
     assert out["sine"][1] < out["euclidean"][1] <= g * 1.02, (out, g)
-    # the angle clustering does not care about the intensity: halving every load gives the
-    # same clusters
-    d = rom.Sine(p.mass)
-    lab = rom.kmedoids(rom.pairwise(d, X), K).labels
+    # the angle clustering ignores the intensity: rescaling every snapshot changes no label
+    d, _, cl, _ = ms["sine"]
     scale = jnp.asarray(np.random.default_rng(0).uniform(0.01, 100, X.shape[0]))[:, None]
-    np.testing.assert_array_equal(rom.kmedoids(rom.pairwise(d, X * scale), K).labels, lab)
+    np.testing.assert_array_equal(rom.kmedoids(rom.pairwise(d, X * scale), 4).labels,
+                                  cl.labels)
 
 
 def test_nwidth_figure(moving_source, tmp_path):
-    p, _, _, X, _ = moving_source
-    d = rom.Sine(p.mass)
-    lb = rom.local_bases(X, rom.kmedoids(rom.pairwise(d, X), 4), dissimilarity=d)
-    g = rom.global_basis(X, inner=p.mass)
+    lb, g = moving_source["sine"][3], moving_source["global"]
     fig = rom.plot_singular_values({"global": g, "local (sine)": lb}, max_modes=20)
     fig.savefig(tmp_path / "nwidth.png")
     fig2 = rom.plot_error_vs_size([1, 2], {"a": [0.1, 0.01]})
