@@ -137,7 +137,7 @@ def pdekit_main(args):
     rows.append({"case": "k-means euclidean (pdekit)", "time": t["best"],
                  "compile": first - t["best"], "accuracy": accuracy(res.labels, truth),
                  "loss": res.loss, "cpu_wall": t["cpu_per_wall"], "n_iter": res.n_iter})
-    del x
+    x = None  # frees the snapshot matrix before the online part
     if not args.pdekit_only:
         peer = H.run_peer(PEER_VENV, "rom_local_bench.py",
                           ["--peer", "--data", str(data), "--truth", str(data) + ".truth.npy",
