@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pdekit benchmark suite (`make bench`): NLSE (issue #3) and FEM (issue #4) against their peers.
 #
-#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators] [--threads N]
+#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators|romlocal] [--threads N]
 #
 # Creates the peer virtualenvs on first use (each peer in its own venv, never a pdekit
 # dependency), pins every contender to the same thread count and CPU cores, runs
@@ -63,6 +63,7 @@ for b in $ONLY; do
     nlse) make_venv "$BENCH/.venv-nlse" python3.11 "$BENCH/requirements-nlse.txt" ;;
     operators) make_venv "$BENCH/.venv-operators" python3.11 "$BENCH/requirements-operators.txt" ;;
     rom) make_venv "$BENCH/.venv-rom" python3.11 "$BENCH/requirements-rom.txt" ;;
+    romlocal) make_venv "$BENCH/.venv-romlocal" python3.11 "$BENCH/requirements-romlocal.txt" ;;
     fem) make_venv "$BENCH/.venv-fem" python3.11 "$BENCH/requirements-fem.txt"
          make_venv "$BENCH/.venv-dolfinx" "$PY312" "$BENCH/requirements-dolfinx.txt" ;;
     data) make_venv "$BENCH/.venv-dolfinx" "$PY312" "$BENCH/requirements-dolfinx.txt" ;;
@@ -75,7 +76,8 @@ SUFFIX=""; [ -n "$QUICK" ] && SUFFIX="-quick"
 START=$(date +%s)
 for b in $ONLY; do
   echo; echo "=== $b benchmark ($(date -u +%H:%M:%S) UTC, load: $(cut -d' ' -f1-3 /proc/loadavg)) ==="
-  "$PY" "$BENCH/${b}_bench.py" $QUICK --out "$BENCH/out/${b}${SUFFIX}.json"
+  SCRIPT=$BENCH/${b}_bench.py; [ "$b" = romlocal ] && SCRIPT=$BENCH/rom_local_bench.py
+  "$PY" "$SCRIPT" $QUICK --out "$BENCH/out/${b}${SUFFIX}.json"
 done
 echo; echo "total benchmark time: $(( $(date +%s) - START )) s"
 if [ -z "$QUICK" ]; then

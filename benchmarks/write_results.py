@@ -214,9 +214,12 @@ def main():
     text = path.read_text() if path.exists() else HEADER
     for f in args.files:
         d = json.loads(Path(f).read_text())
-        section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
-                   "data": __import__("data_bench").results_section,
-                   "operators": operators_section}[d["benchmark"]]
+        if d["benchmark"] == "romlocal":  # issue #14: the section is written by its script
+            from rom_local_bench import results_section as section
+        else:
+            section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
+                       "data": __import__("data_bench").results_section,
+                       "operators": operators_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
     print(f"updated {path}")

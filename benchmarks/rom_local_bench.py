@@ -1,0 +1,255 @@
+"""Local reduced bases (issue #14): pairwise dissimilarities + clustering of 5,000 snapshots
+of 10^4 DOFs, pdekit vs numpy + `kmedoids` and scikit-learn KMeans; and the online cost of
+ROM-net routing (classifier vs dissimilarities to every medoid) and routing + local Galerkin
+solve vs the full solve, at 10^4 DOFs.
+
+    python benchmarks/rom_local_bench.py [--quick] [--out OUT.json]     (project venv)
+    python benchmarks/rom_local_bench.py --peer --data X.npy ...        (benchmarks/.venv-romlocal)
+
+Data: snapshots from 8 random 3-dimensional subspaces, random directions in a cone of each,
+amplitudes log-uniform over 4 decades (the amplitude-dominated case of the issue), float64.
+Both sides compute the sine dissimilarity matrix and the Euclidean distance matrix from the
+same `.npy` file and cluster with FasterPAM (`kmedoids`, one thread, same seeds) and k-means
+(pdekit's JAX Lloyd + k-means++ vs scikit-learn `KMeans(n_init=4, algorithm="lloyd")`); the
+accuracy of the recovered subspaces is reported for both.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _harness as H  # noqa: E402
+
+PEER_VENV = H.HERE / ".venv-romlocal" / "bin" / "python"
+
+
+def make_data(S, dofs, K=8, r=3, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    per = S // K
+    x = np.empty((per * K, dofs))
+    truth = np.repeat(np.arange(K), per)
+    for k in range(K):
+        B = np.linalg.qr(rng.standard_normal((dofs, r)))[0]
+        g = np.ones((per, r)) + 0.35 * rng.standard_normal((per, r))
+        amp = np.exp(rng.uniform(np.log(1e-2), np.log(1e2), per)) * rng.choice([-1, 1], per)
+        x[k * per:(k + 1) * per] = (g @ B.T) * amp[:, None]
+    perm = rng.permutation(per * K)
+    return x[perm], truth[perm]
+
+
+def accuracy(labels, truth):
+    """Fraction of snapshots in the majority true class of their cluster (purity)."""
+    import numpy as np
+
+    tot = 0
+    for c in np.unique(labels):
+        tot += np.bincount(truth[labels == c]).max()
+    return tot / len(truth)
+
+
+# ------------------------------------------------------------------------------ peer side
+def peer_main(args):
+    import kmedoids
+    import numpy as np
+    import sklearn
+    from sklearn.cluster import KMeans
+
+    x = np.load(args.data)
+    truth = np.load(args.truth)
+    K = args.K
+    out = {"versions": H.versions("numpy", "scikit-learn", "kmedoids"), "rows": []}
+
+    def sine():
+        g = x @ x.T
+        n = np.sqrt(np.diag(g))
+        c = np.clip(np.abs(g / np.outer(n, n)), 0, 1)
+        d = np.sqrt((1 - c) * (1 + c))
+        np.fill_diagonal(d, 0)
+        return d
+
+    def euclid():
+        n2 = np.einsum("ij,ij->i", x, x)
+        d = np.sqrt(np.maximum(n2[:, None] + n2[None, :] - 2 * x @ x.T, 0))
+        np.fill_diagonal(d, 0)
+        return d
+
+    for name, fn in [("sine", sine), ("euclidean", euclid)]:
+        D = fn()
+        t = H.timeit(fn, repeat=2)
+        res = kmedoids.fasterpam(D, K, init="random", random_state=0, n_cpu=1)
+        tk = H.timeit(lambda D=D: kmedoids.fasterpam(D, K, init="random", random_state=0,
+                                                     n_cpu=1), repeat=3)
+        out["rows"].append({"case": f"pairwise {name} (numpy)", "time": t["best"],
+                            "cpu_wall": t["cpu_per_wall"]})
+        out["rows"].append({"case": f"k-medoids {name} (kmedoids)", "time": tk["best"],
+                            "accuracy": accuracy(np.asarray(res.labels), truth),
+                            "loss": float(res.loss), "cpu_wall": tk["cpu_per_wall"]})
+    km = KMeans(K, n_init=4, algorithm="lloyd", random_state=0, tol=1e-10, max_iter=300)
+    t = H.timeit(lambda: km.fit(x), repeat=3)
+    out["rows"].append({"case": "k-means euclidean (scikit-learn)", "time": t["best"],
+                        "accuracy": accuracy(km.labels_, truth), "loss": float(km.inertia_),
+                        "cpu_wall": t["cpu_per_wall"], "n_iter": int(km.n_iter_)})
+    out["versions"]["scikit-learn"] = sklearn.__version__
+    H.write_json(out, args.out)
+
+
+# ----------------------------------------------------------------------------- pdekit side
+def pdekit_main(args):
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import pdekit
+    from pdekit import rom
+
+    pdekit.enable_x64()
+    S, dofs, K = (400, 2000, 8) if args.quick else (5000, 10_000, 8)
+    x_np, truth = make_data(S, dofs, K)
+    x = jnp.asarray(x_np)
+    data = H.HERE / "out" / f".romlocal-data-{os.getpid()}.npy"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    np.save(data, x_np)
+    np.save(str(data) + ".truth.npy", truth)
+    result = {"benchmark": "romlocal", "machine": H.machine_info(),
+              "threads": H.threads_summary(), "quick": args.quick,
+              "sizes": {"snapshots": S, "dofs": dofs, "clusters": K},
+              "versions": H.versions("jax", "kmedoids", "numpy"), "rows": []}
+    rows = result["rows"]
+    for name, d in [("sine", rom.Sine()), ("euclidean", rom.Euclidean())]:
+        fn = lambda d=d: rom.pairwise(d, x, tile_size=512).block_until_ready()  # noqa: E731
+        D, first = H.first_call(fn)
+        t = H.timeit(fn, repeat=2)
+        rows.append({"case": f"pairwise {name} (pdekit)", "time": t["best"],
+                     "compile": first - t["best"], "cpu_wall": t["cpu_per_wall"]})
+        res = rom.kmedoids(D, K, seed=0, n_init=1)
+        tk = H.timeit(lambda D=D: rom.kmedoids(D, K, seed=0, n_init=1), repeat=3)
+        rows.append({"case": f"k-medoids {name} (pdekit)", "time": tk["best"],
+                     "accuracy": accuracy(res.labels, truth), "loss": res.loss,
+                     "cpu_wall": tk["cpu_per_wall"]})
+        del D
+    fn = lambda: rom.kmeans(x, K, seed=0, n_init=4, tol=1e-10)  # noqa: E731
+    res, first = H.first_call(fn)
+    t = H.timeit(fn, repeat=3)
+    rows.append({"case": "k-means euclidean (pdekit)", "time": t["best"],
+                 "compile": first - t["best"], "accuracy": accuracy(res.labels, truth),
+                 "loss": res.loss, "cpu_wall": t["cpu_per_wall"], "n_iter": res.n_iter})
+    x = None  # frees the snapshot matrix before the online part
+    if not args.pdekit_only:
+        peer = H.run_peer(PEER_VENV, "rom_local_bench.py",
+                          ["--peer", "--data", str(data), "--truth", str(data) + ".truth.npy",
+                           "--K", str(K)], label="numpy/kmedoids/scikit-learn")
+        result["peer"] = peer
+        result["versions_peer"] = peer.get("versions")
+    data.unlink()
+    os.unlink(str(data) + ".truth.npy")
+
+    # --- online routing at 10^4 DOFs: classifier on parameters vs sine to every medoid
+    n_mesh = 20 if args.quick else 99
+    problem = rom.MovingSource(n_mesh)
+    B, Kr, r = 1000, 8, 10
+    mus = problem.sample(jax.random.key(0), B)
+    fields = jax.random.normal(jax.random.key(1), (B, problem.num_dofs))
+    medoids = jax.random.normal(jax.random.key(2), (Kr, problem.num_dofs))
+    bases = jnp.stack([jnp.linalg.qr(jax.random.normal(jax.random.key(3 + k),
+                                                       (problem.num_dofs, r)))[0]
+                       for k in range(Kr)])
+    lb = rom.LocalBases(bases=bases, medoids=medoids, singular_values=jnp.ones((Kr, r)),
+                        total_energy=jnp.ones(Kr), dissimilarity=rom.Sine(problem.mass),
+                        ranks=(r,) * Kr)
+    clf = rom.RomNetClassifier(3, Kr, key=jax.random.key(4))
+    feats = problem.features(mus)
+    online = {"dofs": problem.num_dofs, "batch": B, "clusters": Kr, "basis_size": r}
+    for label, fn in [("classifier", lambda: clf.predict(feats).block_until_ready()),
+                      ("nearest medoid", lambda: lb.route_nearest(fields).block_until_ready())]:
+        H.first_call(fn)
+        online[f"{label} batch"] = H.timeit(fn, repeat=5)["best"] / B
+    one_f, one_u = feats[:1], fields[:1]
+    for label, fn in [("classifier", lambda: clf.predict(one_f).block_until_ready()),
+                      ("nearest medoid", lambda: lb.route_nearest(one_u).block_until_ready())]:
+        H.first_call(fn)
+        online[f"{label} single"] = H.timeit(fn, repeat=20)["best"]
+    R = rom.local_galerkin_rom(problem.A, lb, classifier=clf)
+    b = problem.loads(mus[:1])[0]
+    f0 = feats[0]
+    from pdekit.solvers import linalg
+
+    rom_fn = lambda: R.solve(b, f0)[0].block_until_ready()  # noqa: E731
+    full_fn = eqx_jit_solve(problem.A, b, linalg)
+    for label, fn in [("route + local ROM solve", rom_fn), ("full solve (Direct)", full_fn)]:
+        H.first_call(fn)
+        online[label] = H.timeit(fn, repeat=10)["best"]
+    result["online"] = online
+    H.write_json(result, args.out)
+    print(results_section(result, "python benchmarks/rom_local_bench.py"))
+
+
+def eqx_jit_solve(A, b, linalg):
+    import equinox as eqx
+
+    f = eqx.filter_jit(lambda A, b: linalg.solve(A, b, linalg.Direct()))
+    return lambda: f(A, b).block_until_ready()
+
+
+def results_section(d: dict, cmd: str) -> str:
+    """Markdown for benchmarks/RESULTS.md (used by write_results.py)."""
+    rows = list(d["rows"]) + list(d.get("peer", {}).get("rows", []))
+    by = {r["case"]: r for r in rows}
+
+    def ratio(ours, theirs):
+        a, b = by.get(ours), by.get(theirs)
+        return None if a is None or b is None else b["time"] / a["time"]
+
+    s = d["sizes"]
+    m = d["machine"]
+    lines = [f"## Local bases (issue #14): {s['snapshots']} snapshots x {s['dofs']} DOFs, "
+             f"K = {s['clusters']}", "",
+             f"- command: `{cmd}`; machine: {m['cpu_model']}, {m['logical_cpus']} CPUs, load "
+             f"at start {m['loadavg_1_5_15']}",
+             "- threads: " + ", ".join(f"{k}={v}" for k, v in d["threads"].items()),
+             f"- versions: {d['versions']}; peer: {d.get('versions_peer')}", "",
+             H.table(rows, [("case", "case", ""), ("time", "time [s]", ".3g"),
+                            ("compile", "compile [s]", ".2g"), ("accuracy", "purity", ".3f"),
+                            ("loss", "loss", ".4g"), ("cpu_wall", "cpu/wall", ".2f")]), ""]
+    for ours, theirs in [("pairwise sine (pdekit)", "pairwise sine (numpy)"),
+                         ("pairwise euclidean (pdekit)", "pairwise euclidean (numpy)"),
+                         ("k-means euclidean (pdekit)", "k-means euclidean (scikit-learn)")]:
+        q = ratio(ours, theirs)
+        lines.append(f"- {ours} vs {theirs}: **{H.fmt(q, '.2f')}x**" if q else
+                     f"- {ours}: peer skipped")
+    o = d.get("online")
+    if o:
+        lines += ["", f"Online, {o['dofs']} DOFs, K = {o['clusters']}, r = {o['basis_size']}:",
+                  f"- routing per sample, batch of {o['batch']}: classifier "
+                  f"{o['classifier batch'] * 1e6:.3g} us vs sine to every medoid "
+                  f"{o['nearest medoid batch'] * 1e6:.3g} us "
+                  f"(**{o['nearest medoid batch'] / o['classifier batch']:.1f}x**); single "
+                  f"call {o['classifier single'] * 1e6:.3g} us vs "
+                  f"{o['nearest medoid single'] * 1e6:.3g} us "
+                  f"({o['nearest medoid single'] / o['classifier single']:.1f}x)",
+                  f"- route + local Galerkin solve {o['route + local ROM solve'] * 1e3:.3g} ms "
+                  f"vs full solve {o['full solve (Direct)'] * 1e3:.3g} ms "
+                  f"(**{o['full solve (Direct)'] / o['route + local ROM solve']:.0f}x**)"]
+    return "\n".join(lines)
+
+
+def main():
+    p = H.common_argparser(__doc__.splitlines()[0])
+    p.add_argument("--peer", action="store_true", help="run the numpy/scikit-learn side")
+    p.add_argument("--pdekit-only", action="store_true", help="skip the peer")
+    p.add_argument("--data")
+    p.add_argument("--truth")
+    p.add_argument("--K", type=int, default=8)
+    args = p.parse_args()
+    H.pin_threads()
+    if args.peer:
+        peer_main(args)
+    else:
+        pdekit_main(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,441 @@
+r"""Dissimilarities between snapshots and distances between reduced bases.
+
+Snapshots are rows ``x_i`` of a `(n, dofs)` array. Every dissimilarity is measured in the
+problem's inner product ``<u, v>_W = u^T W v`` (:class:`InnerProduct`: the identity, diagonal
+quadrature/lumped-mass weights, a dense SPD matrix or a FEM mass/H1 matrix as a
+:class:`pdekit.solvers.linalg.CSRMatrix`):
+
+- :class:`Euclidean`: ``||u - v||_W``;
+- :class:`Sine`: ``sin angle(u, v) = sqrt(1 - c^2)`` with ``c = <u,v>_W / (||u||_W ||v||_W)``;
+- :class:`OneMinusCos`: ``1 - |c|``.
+
+The two angle-based ones depend on the lines ``span(u)``, ``span(v)`` only (insensitive to
+amplitude and sign), which is what a linear reduced basis sees: ``sin^2 angle(u, v)`` is the
+squared relative projection error of ``u`` onto ``span(v)`` (Daniel, Casenave, Akkari,
+Ryckelynck 2021, doi:10.1016/j.jcp.2022.111120, who call it the sine dissimilarity).
+
+Pairwise matrices go through the Gram matrix ``X W Y^T`` row tile by row tile
+(``lax.map``), so memory is ``O(n m + m dofs)`` whatever the tile size and 10^4 snapshots of
+10^4 DOFs fit. Accuracy: from the Gram matrix, a Euclidean distance ``d`` between vectors of
+norm ``~s`` carries an absolute error ``~sqrt(eps) s`` and a sine ``~sqrt(eps)`` (eps the dtype's
+epsilon); small values are therefore resolved to ~1e-8 in float64, ~3e-4 in float32, enough
+for clustering (the single-pair ``__call__`` uses the direct, accurate formulas).
+
+:func:`grassmann_distance` compares subspaces (``W``-orthonormal bases) through their
+principal angles (Björck & Golub 1973), computed from cosines and sines so that small angles
+keep full accuracy (Knyazev & Argentati 2002): geodesic ``||theta||_2``, chordal
+``||sin theta||_2``, projection ``max sin theta``, Binet-Cauchy ``sqrt(1 - prod cos^2 theta)``,
+Asimov ``max theta``, Fubini-Study ``arccos prod cos theta``, Martin, Procrustes
+``2 ||sin(theta/2)||_2`` (Ye & Lim 2016, doi:10.1137/15M1054201).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import equinox as eqx
+import jax
+import jax.lax as lax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from .._misc import check_positive_int, is_tracer
+from ..solvers.linalg import CSRMatrix
+
+__all__ = [
+    "InnerProduct",
+    "AbstractDissimilarity",
+    "Euclidean",
+    "Sine",
+    "OneMinusCos",
+    "pairwise",
+    "principal_angles",
+    "grassmann_distance",
+    "grassmann_pairwise",
+    "GRASSMANN_DISTANCES",
+]
+
+
+class InnerProduct(eqx.Module):
+    """The inner product ``<u, v>_W = u^T W v`` of the problem's function space.
+
+    **Arguments:**
+    - `weights`: `None` (Euclidean, ``W = I``), a `(dofs,)` array of positive weights (grid
+      quadrature weights, a lumped mass matrix), a `(dofs, dofs)` symmetric positive definite
+      array, or a symmetric positive definite :class:`~pdekit.solvers.linalg.CSRMatrix`
+      (FEM mass matrix ``fem.assemble_mass(space)``, or mass + stiffness for H1).
+
+    **Raises:** `ValueError` if `weights` has the wrong rank, is not square/symmetric, or has
+    non-positive (diagonal) entries (checked on concrete arrays).
+    """
+
+    weights: Float[Array, " dofs"] | Float[Array, "dofs dofs"] | CSRMatrix | None
+    kind: str = eqx.field(static=True)
+
+    def __init__(self, weights: ArrayLike | CSRMatrix | None = None):
+        if weights is None:
+            self.weights, self.kind = None, "identity"
+        elif isinstance(weights, CSRMatrix):
+            n0, n1 = weights.shape
+            if n0 != n1:
+                raise ValueError(
+                    f"`weights` (CSRMatrix) must be square, got shape {weights.shape}.")
+            if not is_tracer(weights.data) and np.any(np.asarray(weights.diagonal()) <= 0):
+                raise ValueError("`weights` (CSRMatrix) must be SPD: it has a diagonal entry <= 0.")
+            self.weights, self.kind = weights, "csr"
+        else:
+            w = jnp.asarray(weights)
+            if not jnp.issubdtype(w.dtype, jnp.floating):
+                raise ValueError(f"`weights` must be a floating array, got dtype {w.dtype}.")
+            if w.ndim == 1:
+                if not is_tracer(w) and not np.all(np.asarray(w) > 0):
+                    raise ValueError("`weights` (diagonal) must be > 0 everywhere.")
+                self.weights, self.kind = w, "diagonal"
+            elif w.ndim == 2:
+                if w.shape[0] != w.shape[1]:
+                    raise ValueError(f"`weights` must be square, got shape {w.shape}.")
+                if not is_tracer(w):
+                    wn = np.asarray(w)
+                    scale = max(float(np.abs(wn).max()), np.finfo(wn.dtype).tiny)
+                    if np.abs(wn - wn.T).max() > 1e3 * np.finfo(wn.dtype).eps * scale:
+                        raise ValueError("`weights` (dense) must be symmetric.")
+                    if np.any(np.diag(wn) <= 0):
+                        raise ValueError("`weights` (dense) must be SPD: a diagonal entry is <= 0.")
+                self.weights, self.kind = w, "dense"
+            else:
+                raise ValueError(
+                    "`weights` must be None, a (dofs,) weight vector, a (dofs, dofs) matrix or "
+                    f"a CSRMatrix, got an array of shape {w.shape}."
+                )
+
+    @property
+    def size(self) -> int | None:
+        """Number of DOFs the inner product acts on (None for the identity)."""
+        if self.kind == "identity":
+            return None
+        if self.kind == "csr":
+            return int(self.weights.shape[0])
+        return int(self.weights.shape[0])
+
+    def apply(self, x: Float[Array, "n dofs"]) -> Float[Array, "n dofs"]:
+        """``x W`` for a batch of row vectors (``W`` is symmetric)."""
+        if self.kind == "identity":
+            return x
+        if self.kind == "diagonal":
+            return x * self.weights.astype(x.dtype)[None, :]
+        if self.kind == "dense":
+            return x @ self.weights.astype(x.dtype)
+        A = CSRMatrix(self.weights.pattern, self.weights.data.astype(x.dtype))
+        return jax.vmap(A.matvec)(x)
+
+    def check(self, name: str, dofs: int) -> None:
+        """Raise ``ValueError`` naming `name` if `dofs` does not match the inner product."""
+        if self.size is not None and self.size != dofs:
+            raise ValueError(
+                f"`{name}` has {dofs} DOFs per snapshot but the inner product acts on "
+                f"{self.size}."
+            )
+
+
+def _as_inner(inner) -> InnerProduct:
+    return inner if isinstance(inner, InnerProduct) else InnerProduct(inner)
+
+
+class AbstractDissimilarity(eqx.Module):
+    """A dissimilarity ``d(u, v) >= 0`` between snapshots, in an :class:`InnerProduct`.
+
+    Subclasses define :meth:`from_gram` (the dissimilarity from ``<u,v>``, ``||u||^2``,
+    ``||v||^2``, used by :func:`pairwise`) and :meth:`__call__` (one accurate pair).
+    """
+
+    inner: InnerProduct
+
+    def from_gram(self, g: Array, nu2: Array, nv2: Array) -> Array:
+        raise NotImplementedError
+
+    def __call__(self, u: Float[Array, " dofs"], v: Float[Array, " dofs"]) -> Float[Array, ""]:
+        raise NotImplementedError
+
+    @property
+    def scale_invariant(self) -> bool:
+        """True when ``d(a u, b v) = d(u, v)`` for all nonzero scalars ``a, b``."""
+        return False
+
+
+def _init_inner(self, inner):
+    self.inner = _as_inner(inner)
+
+
+class Euclidean(AbstractDissimilarity):
+    """``d(u, v) = ||u - v||_W`` (`inner`: an :class:`InnerProduct` or its `weights`)."""
+
+    inner: InnerProduct
+
+    def __init__(self, inner=None):
+        _init_inner(self, inner)
+
+    def from_gram(self, g, nu2, nv2):
+        return jnp.sqrt(jnp.maximum(nu2[:, None] + nv2[None, :] - 2 * g, 0))
+
+    def __call__(self, u, v):
+        d = (u - v)[None]
+        return jnp.sqrt(jnp.sum(self.inner.apply(d) * d))
+
+
+def _cosine(g, nu2, nv2):
+    # zero snapshots have no direction: cos = 0 (maximal dissimilarity) rather than NaN
+    den = jnp.sqrt(nu2[:, None] * nv2[None, :])
+    tiny = jnp.finfo(g.dtype).tiny
+    return jnp.where(den > tiny, g / jnp.maximum(den, tiny), jnp.zeros((), g.dtype))
+
+
+class Sine(AbstractDissimilarity):
+    r"""Sine of the angle between ``span(u)`` and ``span(v)``: ``sqrt(1 - c^2)``, ``c`` the
+    ``W``-cosine; in ``[0, 1]``, scale and sign invariant. ``sin^2`` is the squared relative
+    projection error of ``u`` onto ``span(v)``."""
+
+    inner: InnerProduct
+
+    def __init__(self, inner=None):
+        _init_inner(self, inner)
+
+    def from_gram(self, g, nu2, nv2):
+        c = jnp.clip(jnp.abs(_cosine(g, nu2, nv2)), 0, 1)
+        return jnp.sqrt((1 - c) * (1 + c))
+
+    def __call__(self, u, v):
+        # direct formula: ||u - (u.v̂) v̂||_W / ||u||_W, accurate for small angles
+        uv = jnp.stack([u, v])
+        wuv = self.inner.apply(uv)
+        nv2 = jnp.sum(wuv[1] * v)
+        nu2 = jnp.sum(wuv[0] * u)
+        tiny = jnp.finfo(u.dtype).tiny
+        r = u - (jnp.sum(wuv[1] * u) / jnp.maximum(nv2, tiny)) * v
+        nr2 = jnp.sum(self.inner.apply(r[None])[0] * r)
+        ok = (nu2 > tiny) & (nv2 > tiny)
+        return jnp.where(ok, jnp.sqrt(jnp.clip(nr2 / jnp.maximum(nu2, tiny), 0, 1)),
+                         jnp.ones((), u.dtype))
+
+    @property
+    def scale_invariant(self) -> bool:
+        return True
+
+
+class OneMinusCos(AbstractDissimilarity):
+    """``1 - |c|``, ``c`` the ``W``-cosine of the angle between `u` and `v`; in ``[0, 1]``,
+    scale and sign invariant."""
+
+    inner: InnerProduct
+
+    def __init__(self, inner=None):
+        _init_inner(self, inner)
+
+    def from_gram(self, g, nu2, nv2):
+        return 1 - jnp.clip(jnp.abs(_cosine(g, nu2, nv2)), 0, 1)
+
+    def __call__(self, u, v):
+        uv = jnp.stack([u, v])
+        g = uv @ self.inner.apply(uv).T
+        return self.from_gram(g[:1, 1:], g[:1, 0], g[1:, 1])[0, 0]
+
+    @property
+    def scale_invariant(self) -> bool:
+        return True
+
+
+def _check_snapshots(name: str, x) -> Array:
+    x = jnp.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must have shape (n, dofs), got {x.shape}.")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(f"`{name}` must be a floating array, got dtype {x.dtype}.")
+    return x
+
+
+@eqx.filter_jit
+def _pairwise(dissimilarity, x, y, tile_size: int):
+    n = x.shape[0]
+    wy = dissimilarity.inner.apply(y)
+    ny2 = jnp.sum(wy * y, axis=1)
+    num_tiles = -(-n // tile_size)
+    pad = num_tiles * tile_size - n
+    xt = jnp.pad(x, ((0, pad), (0, 0))).reshape(num_tiles, tile_size, x.shape[1])
+
+    def tile(xb):
+        nx2 = jnp.sum(dissimilarity.inner.apply(xb) * xb, axis=1)
+        return dissimilarity.from_gram(xb @ wy.T, nx2, ny2)
+
+    out = lax.map(tile, xt)
+    return out.reshape(num_tiles * tile_size, y.shape[0])[:n]
+
+
+def pairwise(
+    dissimilarity: AbstractDissimilarity,
+    x: Float[Array, "n dofs"],
+    y: Float[Array, "m dofs"] | None = None,
+    *,
+    tile_size: int = 512,
+) -> Float[Array, "n m"]:
+    """All dissimilarities ``D[i, j] = d(x_i, y_j)`` (``y = x`` when omitted), jitted.
+
+    Rows of `x` are processed `tile_size` at a time (``lax.map`` over tiles of the Gram
+    matrix ``x W y^T``), so peak memory is the `(n, m)` result plus one `(m, dofs)` copy of
+    ``y W`` and a `(tile_size, m)` tile; the result does not depend on `tile_size` beyond
+    round-off. With ``y`` omitted the diagonal is set to exactly 0 and the matrix is
+    symmetrised (``(D + D^T)/2``), as k-medoids expects.
+
+    **Arguments:**
+    - `dissimilarity`: :class:`Euclidean`, :class:`Sine` or :class:`OneMinusCos` (with its
+      inner product).
+    - `x`, `y`: snapshots as rows, shapes `(n, dofs)`, `(m, dofs)`, same dtype.
+    - `tile_size`: rows per tile, ``>= 1`` (default 512).
+
+    **Returns:** `D`, shape `(n, m)`, dtype of `x`.
+
+    **Raises:** `ValueError` for a non-dissimilarity, wrong shapes, mismatched DOFs (between
+    `x`, `y` and the inner product) or dtypes, or a bad `tile_size`.
+    """
+    if not isinstance(dissimilarity, AbstractDissimilarity):
+        raise ValueError(
+            "`dissimilarity` must be Euclidean(...), Sine(...) or OneMinusCos(...), got "
+            f"{type(dissimilarity).__name__}."
+        )
+    tile_size = check_positive_int("tile_size", tile_size)
+    x = _check_snapshots("x", x)
+    symmetric = y is None
+    y = x if symmetric else _check_snapshots("y", y)
+    if y.shape[1] != x.shape[1]:
+        raise ValueError(f"`x` and `y` must have the same DOFs, got {x.shape[1]} and "
+                         f"{y.shape[1]}.")
+    if y.dtype != x.dtype:
+        raise ValueError(f"`x` and `y` must have the same dtype, got {x.dtype} and {y.dtype}.")
+    dissimilarity.inner.check("x", x.shape[1])
+    tile_size = min(tile_size, max(x.shape[0], 1))
+    D = _pairwise(dissimilarity, x, y, tile_size)
+    if symmetric:
+        D = _symmetrise(D)
+    return D
+
+
+@jax.jit
+def _symmetrise(D):
+    D = 0.5 * (D + D.T)
+    return D * (1 - jnp.eye(D.shape[0], dtype=D.dtype))
+
+
+# ------------------------------------------------------------------ Grassmann distances
+
+GRASSMANN_DISTANCES = ("geodesic", "chordal", "projection", "binet_cauchy", "asimov",
+                       "fubini_study", "martin", "procrustes")
+
+
+def _angles(U, V, inner: InnerProduct):
+    # V has the fewer columns (swapped by the caller); principal angles from both cosines
+    # (accurate for large angles) and sines of the residual (accurate for small ones)
+    WV = inner.apply(V.T).T
+    M = U.T @ WV                                     # (p, q)
+    cos = jnp.clip(jnp.linalg.svd(M, compute_uv=False), 0, 1)          # descending
+    R = V - U @ M                                    # W-orthogonal residual of V against U
+    # W-norm singular values of R: svd of L^T R with R^T W R = (L^T R)^T (L^T R); use the
+    # eigenvalues of the small q x q matrix R^T W R instead (no factorisation of W)
+    G = R.T @ inner.apply(R.T).T
+    G = 0.5 * (G + G.T)
+    sin = jnp.sqrt(jnp.clip(jnp.linalg.eigvalsh(G), 0, 1))              # ascending
+    theta_c = jnp.arccos(cos)
+    theta_s = jnp.arcsin(sin)
+    return jnp.where(cos > 0.5**0.5, theta_s, theta_c)
+
+
+def principal_angles(
+    U: Float[Array, "dofs p"], V: Float[Array, "dofs q"], *, inner=None
+) -> Float[Array, " r"]:
+    """Principal angles ``0 <= theta_1 <= ... <= theta_r <= pi/2`` (``r = min(p, q)``)
+    between ``span(U)`` and ``span(V)``, both `inner`-orthonormal bases (columns).
+
+    **Raises:** `ValueError` for non-2-D bases or different DOFs.
+    """
+    inner = _as_inner(inner)
+    U, V = jnp.asarray(U), jnp.asarray(V)
+    if U.ndim != 2 or V.ndim != 2:
+        raise ValueError(f"`U` and `V` must be (dofs, p) bases, got {U.shape} and {V.shape}.")
+    if U.shape[0] != V.shape[0]:
+        raise ValueError(f"`U` and `V` must have the same DOFs, got {U.shape[0]} and "
+                         f"{V.shape[0]}.")
+    inner.check("U", U.shape[0])
+    if V.shape[1] > U.shape[1]:
+        U, V = V, U
+    return _angles_jit(U, V, inner)
+
+
+_angles_jit = eqx.filter_jit(_angles)
+
+
+def _distance_from_angles(theta, kind):
+    if kind == "geodesic":
+        return jnp.sqrt(jnp.sum(theta**2))
+    if kind == "chordal":
+        return jnp.sqrt(jnp.sum(jnp.sin(theta) ** 2))
+    if kind == "projection":
+        return jnp.max(jnp.sin(theta))
+    if kind == "binet_cauchy":
+        return jnp.sqrt(jnp.clip(1 - jnp.prod(jnp.cos(theta) ** 2), 0, 1))
+    if kind == "asimov":
+        return jnp.max(theta)
+    if kind == "fubini_study":
+        return jnp.arccos(jnp.clip(jnp.prod(jnp.cos(theta)), 0, 1))
+    if kind == "martin":
+        c2 = jnp.maximum(jnp.cos(theta) ** 2, jnp.finfo(theta.dtype).tiny)
+        return jnp.sqrt(jnp.sum(-jnp.log(c2)))
+    return 2 * jnp.sqrt(jnp.sum(jnp.sin(theta / 2) ** 2))  # procrustes
+
+
+def _check_kind(kind):
+    if kind not in GRASSMANN_DISTANCES:
+        raise ValueError(f"`kind` must be one of {GRASSMANN_DISTANCES}, got {kind!r}.")
+
+
+def grassmann_distance(
+    U: Float[Array, "dofs p"],
+    V: Float[Array, "dofs q"],
+    kind: Literal["geodesic", "chordal", "projection", "binet_cauchy", "asimov",
+                  "fubini_study", "martin", "procrustes"] = "geodesic",
+    *,
+    inner=None,
+) -> Float[Array, ""]:
+    """Distance between ``span(U)`` and ``span(V)`` from their principal angles (see the
+    module docstring for the formulas); `U`, `V` `inner`-orthonormal, shapes `(dofs, p)`,
+    `(dofs, q)` (for ``p != q`` the ``min(p, q)`` angles are used, as in Ye & Lim 2016).
+
+    **Raises:** `ValueError` for an unknown `kind` or bad bases.
+    """
+    _check_kind(kind)
+    inner = _as_inner(inner)
+    U, V = jnp.asarray(U), jnp.asarray(V)
+    return _distance_from_angles(principal_angles(U, V, inner=inner), kind)
+
+
+def grassmann_pairwise(
+    bases: Float[Array, "B dofs p"],
+    kind: str = "geodesic",
+    *,
+    inner=None,
+) -> Float[Array, "B B"]:
+    """All distances between a stack of `B` bases of equal size, shape `(B, dofs, p)`
+    (vmapped, jitted); returns `(B, B)` with zeros on the diagonal."""
+    _check_kind(kind)
+    bases = jnp.asarray(bases)
+    if bases.ndim != 3:
+        raise ValueError(f"`bases` must have shape (B, dofs, p), got {bases.shape}.")
+    inner = _as_inner(inner)
+    inner.check("bases", bases.shape[1])
+    D = _grassmann_pairwise(bases, inner, kind)
+    return _symmetrise(D)
+
+
+@eqx.filter_jit
+def _grassmann_pairwise(bases, inner, kind):
+    def row(U):
+        return jax.vmap(lambda V: _distance_from_angles(_angles(U, V, inner), kind))(bases)
+
+    return lax.map(row, bases)
