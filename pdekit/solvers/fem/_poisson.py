@@ -122,12 +122,8 @@ class Poisson(eqx.Module):
         evaluated at the quadrature points), or if the problem is singular (`c` is None and
         there is no Dirichlet or Robin part)."""
         if not self.coercive and c is None:
-            raise ValueError(
-                "the problem has no Dirichlet or Robin part, so it is singular without a "
-                "reaction term: pass `c` > 0 or add a Dirichlet/Robin condition."
-            )
-        for name, value in (("a", a), ("f", f), ("c", c)):
-            _check_finite_coefficient(self.space, name, value)
+            raise ValueError(_SINGULAR)
+        _check_finite_coefficients(self.space, a, f, c)
 
     # ------------------------------------------------------------------ steps
     def assemble(
@@ -308,7 +304,7 @@ class Poisson(eqx.Module):
             raise ValueError(f"batched arguments have different leading lengths: {lengths}.")
         shared = {k: v for k, v in args.items() if k not in batched}
         if not self.coercive and c is None:
-            self.check_coefficients(c=None)  # raises: singular
+            raise ValueError(_SINGULAR)
         for name, value in batched.items():
             _check_finite_batch(name, value)
         for name, value in shared.items():
@@ -319,6 +315,12 @@ class Poisson(eqx.Module):
 
 
 # ---------------------------------------------------------------------- validation helpers
+_SINGULAR = (
+    "the problem has no Dirichlet or Robin part, so it is singular without a reaction term: "
+    "pass `c` > 0 or add a Dirichlet/Robin condition."
+)
+
+
 def _check_finite_coefficient(space, name: str, value) -> None:
     """ValueError naming `name` if a concrete coefficient (or a callable's values at the
     quadrature points) holds NaN/inf; traced values are checked at run time instead."""
