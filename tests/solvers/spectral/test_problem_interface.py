@@ -121,7 +121,6 @@ def test_float32_smoke_real_2d(float32):
     u0 = jnp.sin(X) * jnp.cos(np.pi * Y) + 0.2
     exact = problem.to_physical(jnp.exp((problem.linear_symbol - 0.3) * 0.5)
                                 * problem.to_fourier(u0))
-    for method, dt in ((sp.ETDRK4(), 0.05), (sp.LawsonDOP853(), None)):
-        sol = sp.solve(problem, method, u0, 0.5, dt=dt)
-        assert sol.us.dtype == jnp.float32
-        assert float(jnp.max(jnp.abs(sol.us[-1] - exact))) < 1e-5
+    sol = sp.solve(problem, sp.ETDRK4(), u0, 0.5, dt=0.05)
+    assert sol.us.dtype == jnp.float32
+    assert float(jnp.max(jnp.abs(sol.us[-1] - exact))) < 1e-5
