@@ -12,6 +12,7 @@ from . import _cases as cases
 from ._base import AbstractAdaptiveMethod as AbstractAdaptiveMethod
 from ._base import AbstractFixedStepMethod as AbstractFixedStepMethod
 from ._base import AbstractMethod as AbstractMethod
+from ._burgers import Burgers as Burgers
 from ._diagnostics import diagnostics as diagnostics
 from ._diagnostics import entropies as entropies
 from ._diagnostics import invariants as invariants
@@ -19,11 +20,18 @@ from ._dopri import Dopri8 as Dopri8
 from ._etdrk import ETDRK4 as ETDRK4
 from ._grid import ExponentialFilter as ExponentialFilter
 from ._grid import FourierGrid as FourierGrid
+from ._heat import AdvectionDiffusion as AdvectionDiffusion
+from ._heat import Heat as Heat
+from ._kdv import KdV as KdV
+from ._ks import KuramotoSivashinsky as KuramotoSivashinsky
 from ._lawson import LawsonRK4 as LawsonRK4
 from ._lawson import LawsonRK8 as LawsonRK8
 from ._lawson_adaptive import LawsonDOP853 as LawsonDOP853
 from ._lawson_adaptive import LawsonDopri8 as LawsonDopri8
+from ._navier_stokes import NavierStokes2D as NavierStokes2D
+from ._navier_stokes import fno_forcing as fno_forcing
 from ._nlse import NLSE as NLSE
+from ._nlse2d import nlse_2d as nlse_2d
 from ._problem import AbstractSpectralProblem as AbstractSpectralProblem
 from ._solve import solve as solve
 from ._split_step import SplitStep6 as SplitStep6
