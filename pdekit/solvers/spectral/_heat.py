@@ -107,6 +107,8 @@ class AdvectionDiffusion(_Linear):
                  velocity: ArrayLike = 1.0):
         self.grid = check_grid(grid)
         self.diffusivity = coefficient("diffusivity", diffusivity, grid.dtype, nonnegative=True)
+        if isinstance(velocity, (list, tuple)):
+            velocity = np.asarray(velocity)
         shape = jnp.shape(velocity)
         if shape not in ((grid.ndim,),) and not (shape == () and grid.ndim == 1):
             raise ValueError(f"`velocity` must have shape ({grid.ndim},) (one component per "

@@ -71,6 +71,8 @@ class NavierStokes2D(AbstractSpectralProblem):
         if forcing is None:
             self.forcing_hat = None
         else:
+            if isinstance(forcing, (list, tuple)):
+                forcing = np.asarray(forcing)
             if jnp.shape(forcing) != grid.shape:
                 raise ValueError(f"`forcing` must have the grid's shape {grid.shape}, got "
                                  f"{jnp.shape(forcing)}.")
