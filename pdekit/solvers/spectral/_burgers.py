@@ -50,6 +50,7 @@ class Burgers(AbstractSpectralProblem):
     convection: Float[Array, ""]
     dealias: bool = eqx.field(static=True)
     real_valued: ClassVar[bool] = True
+    linear_symbol_is_real: ClassVar[bool] = True
 
     def __init__(self, grid: FourierGrid, viscosity: ArrayLike = 0.1,
                  convection: ArrayLike = 1.0, *, dealias: bool = True):

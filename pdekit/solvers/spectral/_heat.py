@@ -65,6 +65,7 @@ class Heat(_Linear):
 
     grid: FourierGrid
     diffusivity: Float[Array, ""]
+    linear_symbol_is_real: ClassVar[bool] = True
 
     def __init__(self, grid: FourierGrid, diffusivity: ArrayLike = 1.0):
         self.grid = check_grid(grid)

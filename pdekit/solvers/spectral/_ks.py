@@ -42,6 +42,7 @@ class KuramotoSivashinsky(AbstractSpectralProblem):
     convection: Float[Array, ""]
     dealias: bool = eqx.field(static=True)
     real_valued: ClassVar[bool] = True
+    linear_symbol_is_real: ClassVar[bool] = True
 
     def __init__(self, grid: FourierGrid, convection: ArrayLike = 1.0, *,
                  dealias: bool = True):
