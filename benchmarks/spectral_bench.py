@@ -163,7 +163,7 @@ def run_pdekit(name, cfg, u0s, ref):
         out = fn(x).block_until_ready()
         t = timed(lambda fn=fn: fn(x).block_until_ready(), cfg["repeat"])
         rows.append(dict(contender="pdekit", method="ETDRK4", dt=dt,
-                         steps=int(round(cfg["T"] / dt)), time=t["best"],
+                         steps=int(round(cfg["T"] / dt)), time=t["best"], cpu=t["cpu"],
                          cpu_per_wall=t["cpu_per_wall"], compile_s=compile_s,
                          err=rel_l2(out, ref), samples_per_s=cfg["batch"] / t["best"],
                          samples_per_cpu_s=cfg["batch"] / t["cpu"]))

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import _harness as H
+from spectral_results import spectral_section
 
 RESULTS = H.HERE / "RESULTS.md"
 HEADER = """# pdekit benchmark results
@@ -174,7 +175,8 @@ def main():
     text = path.read_text() if path.exists() else HEADER
     for f in args.files:
         d = json.loads(Path(f).read_text())
-        section = {"nlse": nlse_section, "fem": fem_section}[d["benchmark"]]
+        section = {"nlse": nlse_section, "fem": fem_section,
+                   "spectral": spectral_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
     print(f"updated {path}")
