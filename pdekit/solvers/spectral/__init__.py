@@ -13,6 +13,7 @@ from ._base import AbstractAdaptiveMethod as AbstractAdaptiveMethod
 from ._base import AbstractFixedStepMethod as AbstractFixedStepMethod
 from ._base import AbstractMethod as AbstractMethod
 from ._burgers import Burgers as Burgers
+from ._controller import PIController as PIController
 from ._diagnostics import diagnostics as diagnostics
 from ._diagnostics import entropies as entropies
 from ._diagnostics import invariants as invariants
@@ -38,5 +39,6 @@ from ._split_step import SplitStep6 as SplitStep6
 from ._split_step import SplitStep8 as SplitStep8
 from ._split_step import StrangSplitting as StrangSplitting
 from ._split_step import Yoshida4 as Yoshida4
+from ._tableaux import ButcherTableau as ButcherTableau
 
 __all__ = ["cases"]

@@ -7,14 +7,22 @@ from typing import Any, ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Inexact, PyTree
 
-from ..._misc import check_finite_scalar, is_tracer
+from ..._misc import check_finite_scalar, default_float_dtype, is_tracer
 
 
-def _tolerance_leaf(value):
-    """`rtol`/`atol` as stored: None, or an array leaf (so a new value never recompiles)."""
-    return None if value is None else jnp.asarray(value)
+def _tolerance_leaf(name: str, value):
+    """`rtol`/`atol` as stored: None, or an array leaf (so a new value never recompiles),
+    strongly typed in the default float dtype (a Python float and an array of the same value
+    then hit the same compiled function)."""
+    if value is None or is_tracer(value):
+        return value
+    if isinstance(value, (str, bytes, bool)) or not np.issubdtype(np.asarray(value).dtype,
+                                                                 np.number):
+        raise ValueError(f"`{name}` must be a real number, got {value!r}.")
+    return jnp.asarray(value).astype(default_float_dtype())
 
 
 class AbstractMethod(eqx.Module):

@@ -91,7 +91,8 @@ def diagnostics(problem: NLSE, us: Complex[Array, "T ..."], *, renyi_alpha: floa
     non-constant state, unlike $P_0$, which vanishes for e.g. modulation instability),
     `hamiltonian_drift` $=(H-H_0)/(\tfrac{|\beta|}{2}K_0 + \tfrac{|\gamma|}{2}\int|\psi_0|^4)$
     (the size of its two parts, so a Hamiltonian that happens to vanish does not blow the
-    ratio up), and `shannon`, `renyi`, `tsallis`. :data:`DRIFT_SCALES` names each scale.
+    ratio up), and `shannon`, `renyi`, `tsallis`. :func:`cases.conservation_drifts`
+    picks the scale a person should read (absolute where the initial value is ~0).
     """
     inv = jax.vmap(lambda u: invariants(problem, u))(us)
     ent = jax.vmap(lambda u: entropies(u, renyi_alpha=renyi_alpha, tsallis_q=tsallis_q))(us)
@@ -109,10 +110,3 @@ def diagnostics(problem: NLSE, us: Complex[Array, "T ..."], *, renyi_alpha: floa
     out.update(ent)
     return out
 
-
-#: How each relative drift of :func:`diagnostics` is scaled (for labels and reports).
-DRIFT_SCALES = {
-    "mass": "M0",
-    "momentum": "sqrt(M0 K0), K0 = int |grad psi0|^2 (P0 may vanish)",
-    "hamiltonian": "|beta|/2 K0 + |gamma|/2 int |psi0|^4",
-}

@@ -11,8 +11,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from ..._misc import check_finite_scalar
 from .._solution import RESULTS
 from ._base import AbstractAdaptiveMethod, _tolerance_leaf
+from ._controller import PIController
 
 
 class Dopri8(AbstractAdaptiveMethod):
@@ -40,15 +42,25 @@ class Dopri8(AbstractAdaptiveMethod):
     - `rtol`, `atol`: relative and absolute tolerances (default: 1e-10 and 1e-12 in float64,
       1e-5 and 1e-7 in float32). An `rtol` below 10 machine epsilons of the state's dtype
       is rejected by `solve` (call `pdekit.enable_x64()` for tighter ones).
-    - `pcoeff`, `icoeff`, `dcoeff`: PID controller coefficients (default: I-controller).
+    - `pcoeff`, `icoeff`, `safety`, `factormin`, `factormax`: the :class:`PIController`
+      shared with the Lawson methods (default: I-controller), passed to
+      `diffrax.PIDController`; `dcoeff`: its derivative coefficient (default 0).
     """
 
     order: ClassVar[int] = 8
-    rtol: Array | None = eqx.field(default=None, converter=_tolerance_leaf)
-    atol: Array | None = eqx.field(default=None, converter=_tolerance_leaf)
-    pcoeff: float = eqx.field(static=True, default=0.0)
-    icoeff: float = eqx.field(static=True, default=1.0)
-    dcoeff: float = eqx.field(static=True, default=0.0)
+    rtol: Array | None
+    atol: Array | None
+    controller: PIController
+    dcoeff: float = eqx.field(static=True)
+
+    def __init__(self, rtol=None, atol=None, *, pcoeff: float = 0.0, icoeff: float = 1.0,
+                 dcoeff: float = 0.0, safety: float = 0.9, factormin: float = 0.2,
+                 factormax: float = 10.0):
+        self.rtol = _tolerance_leaf("rtol", rtol)
+        self.atol = _tolerance_leaf("atol", atol)
+        self.controller = PIController(pcoeff=pcoeff, icoeff=icoeff, safety=safety,
+                                       factormin=factormin, factormax=factormax)
+        self.dcoeff = check_finite_scalar("dcoeff", dcoeff)
 
     def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps, tolerances):
         """Integrate from `t0` and return `(u_hats at ts, num_steps, num_accepted,
@@ -69,8 +81,7 @@ class Dopri8(AbstractAdaptiveMethod):
 
         y0 = u_hat0 / scale
         y0 = jnp.stack([y0.real, y0.imag])
-        controller = diffrax.PIDController(rtol=rtol, atol=atol, pcoeff=self.pcoeff,
-                                           icoeff=self.icoeff, dcoeff=self.dcoeff)
+        controller = self.controller.to_diffrax(rtol, atol, dcoeff=self.dcoeff)
         sol = diffrax.diffeqsolve(
             diffrax.ODETerm(vector_field), diffrax.Dopri8(), t0, ts[-1], dt0, y0,
             saveat=diffrax.SaveAt(ts=ts), stepsize_controller=controller,

@@ -23,7 +23,11 @@ def _concrete(name: str, value) -> np.ndarray:
         raise ValueError(
             f"`{name}` must be concrete (a Python float or numpy array), not a traced value: for "
             "fixed-step methods it sets the number of steps. Keep times outside jit/vmap.")
-    return np.asarray(value, dtype=np.float64)
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a real number or array of times, got "
+                         f"{value!r}.") from None
 
 
 def _check_times(t0, t1, saveat):
@@ -52,12 +56,13 @@ def _check_u0(problem: AbstractSpectralProblem, u0) -> Array:
     if jnp.shape(u0) != grid.shape:
         raise ValueError(f"`u0` must have shape {grid.shape} (the grid), got {jnp.shape(u0)}. "
                          "For a batch of initial conditions use `jax.vmap` over `solve`.")
-    u_dtype = jnp.result_type(u0)
+    u_dtype = getattr(u0, "dtype", None)
+    u_dtype = np.asarray(u0).dtype if u_dtype is None else jnp.dtype(u_dtype)
+    if not (jnp.issubdtype(u_dtype, jnp.number) or u_dtype == jnp.bool_):
+        raise ValueError(f"`u0` must be a numeric array, got dtype {u_dtype}.")
     if problem.real_valued and jnp.issubdtype(u_dtype, jnp.complexfloating):
         raise ValueError(f"`u0` must be real for the real-valued {type(problem).__name__}, got "
                          f"dtype {u_dtype}; pass `u0.real` if the imaginary part is zero.")
-    if not (jnp.issubdtype(u_dtype, jnp.number) or u_dtype == jnp.bool_):
-        raise ValueError(f"`u0` must be a numeric array, got dtype {u_dtype}.")
     if jnp.issubdtype(u_dtype, jnp.inexact) and \
             jnp.finfo(u_dtype).bits > jnp.finfo(grid.dtype).bits:
         raise ValueError(f"`u0` has dtype {u_dtype}, more precise than the grid's {grid.dtype}: "

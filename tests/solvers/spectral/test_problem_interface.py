@@ -111,3 +111,17 @@ def test_nlse_2d_conserves_mass_and_matches_1d_along_an_axis():
     assert float(jnp.max(jnp.abs(s2.stats["mass_drift"]))) < 1e-13
     assert set(s2.stats) >= {"momentum_x", "momentum_y", "hamiltonian_drift"}
     np.testing.assert_allclose(s2.stats["mass"], 5.0 * s1.stats["mass"], rtol=1e-12)
+
+
+def test_float32_smoke_real_2d(float32):
+    grid = sp.FourierGrid((16, 8), (2 * np.pi, 4.0))
+    assert grid.dtype == jnp.float32
+    problem = _ReactionAdvectionDiffusion(grid, jnp.asarray(0.05), jnp.asarray(0.3), (0.7, -0.4))
+    X, Y = grid.x
+    u0 = jnp.sin(X) * jnp.cos(np.pi * Y) + 0.2
+    exact = problem.to_physical(jnp.exp((problem.linear_symbol - 0.3) * 0.5)
+                                * problem.to_fourier(u0))
+    for method, dt in ((sp.ETDRK4(), 0.05), (sp.LawsonDOP853(), None)):
+        sol = sp.solve(problem, method, u0, 0.5, dt=dt)
+        assert sol.us.dtype == jnp.float32
+        assert float(jnp.max(jnp.abs(sol.us[-1] - exact))) < 1e-5
