@@ -165,6 +165,12 @@ def update(text: str, name: str, body: str) -> str:
     return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
+def rom_section(d, cmd):
+    from rom_bench import section  # the ROM benchmark formats its own section
+
+    return section(d, cmd)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+")
@@ -175,7 +181,7 @@ def main():
     text = path.read_text() if path.exists() else HEADER
     for f in args.files:
         d = json.loads(Path(f).read_text())
-        section = {"nlse": nlse_section, "fem": fem_section,
+        section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
                    "spectral": spectral_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
