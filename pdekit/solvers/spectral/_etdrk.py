@@ -61,11 +61,11 @@ class ETDRK4(AbstractFixedStepMethod):
     def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]
              ) -> Inexact[Array, " *spectral"]:
         e, e2, q, f1, f2, f3 = coeffs
-        if jnp.iscomplexobj(e):
-            def mul(coef, z):
-                return coef * z
-        else:
-            mul = mask_product
+        real = not jnp.iscomplexobj(e)
+
+        def mul(coef, z):
+            return mask_product(z, coef) if real else coef * z
+
         nv = problem.nonlinear(u_hat)
         a = mul(e2, u_hat) + mul(q, nv)
         na = problem.nonlinear(a)
