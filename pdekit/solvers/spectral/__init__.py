@@ -19,6 +19,7 @@ from ._diagnostics import entropies as entropies
 from ._diagnostics import invariants as invariants
 from ._dopri import Dopri8 as Dopri8
 from ._etdrk import ETDRK4 as ETDRK4
+from ._etdrk2 import ETDRK2 as ETDRK2
 from ._grid import ExponentialFilter as ExponentialFilter
 from ._grid import FourierGrid as FourierGrid
 from ._heat import AdvectionDiffusion as AdvectionDiffusion
