@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pdekit benchmark suite (`make bench`): NLSE (issue #3) and FEM (issue #4) against their peers.
 #
-#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators|romlocal] [--threads N]
+#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators|romlocal|spectral] [--threads N]
 #
 # Creates the peer virtualenvs on first use (each peer in its own venv, never a pdekit
 # dependency), pins every contender to the same thread count and CPU cores, runs
@@ -67,6 +67,7 @@ for b in $ONLY; do
     fem) make_venv "$BENCH/.venv-fem" python3.11 "$BENCH/requirements-fem.txt"
          make_venv "$BENCH/.venv-dolfinx" "$PY312" "$BENCH/requirements-dolfinx.txt" ;;
     data) make_venv "$BENCH/.venv-dolfinx" "$PY312" "$BENCH/requirements-dolfinx.txt" ;;
+    spectral) make_venv "$BENCH/.venv-spectral" python3.11 "$BENCH/requirements-spectral.txt" ;;
   esac
 done
 

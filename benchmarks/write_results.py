@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import _harness as H
+from spectral_results import spectral_section
 
 RESULTS = H.HERE / "RESULTS.md"
 HEADER = """# pdekit benchmark results
@@ -219,7 +220,8 @@ def main():
         else:
             section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
                        "data": __import__("data_bench").results_section,
-                       "operators": operators_section}[d["benchmark"]]
+                       "operators": operators_section,
+                       "spectral": spectral_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
     print(f"updated {path}")

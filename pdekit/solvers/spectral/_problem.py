@@ -60,6 +60,9 @@ class AbstractSpectralProblem(eqx.Module):
 
     - `linear_symbol_is_imaginary`: $L$ is purely imaginary (dispersive, unitary propagators
       $|e^{Lh}| = 1$): methods may use $e^{-Lh} = \overline{e^{Lh}}$ and cos/sin of a real phase.
+    - `linear_symbol_is_real`: $L$ is real (dissipative: heat, Burgers, KS, Navier–Stokes),
+      so methods may keep their propagators and φ-coefficients real (ETDRK4 then multiplies
+      the state by real arrays: half the work of complex products).
     - `linear_symbol_is_even`: $L(-k) = L(k)$ in the full FFT layout, so propagators of half
       the modes are copies (1D permuted loop of the adaptive Lawson methods).
     - `supports_permuted_order`: `nonlinear(u_hat, permuted=True)` accepts and returns the
@@ -69,6 +72,7 @@ class AbstractSpectralProblem(eqx.Module):
     grid: eqx.AbstractVar[FourierGrid]
     real_valued: ClassVar[bool] = False
     linear_symbol_is_imaginary: ClassVar[bool] = False
+    linear_symbol_is_real: ClassVar[bool] = False
     linear_symbol_is_even: ClassVar[bool] = False
     supports_permuted_order: ClassVar[bool] = False
 
