@@ -17,6 +17,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_positive_int, default_float_dtype
+from ._mgno import conv, host_rng, uniform_init
 
 ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu,
                "silu": jax.nn.silu}
@@ -33,53 +34,79 @@ def _check_in_shape(in_shape: Any) -> tuple[int, ...]:
     return shape
 
 
-def _mlp(in_size, out_size, width, depth, act, final, dtype, key):
-    return eqx.nn.MLP(in_size, out_size, width, depth, activation=act,
-                      final_activation=act if final else (lambda x: x), dtype=dtype, key=key)
+class _MLP(eqx.Module):
+    # Fully connected net ``in -> width (x depth) -> out``, optionally an *ensemble* of
+    # `ensemble` independent nets stored with a leading axis (the stacked DeepONet's branch:
+    # one scalar net per basis function, evaluated together by batched matmuls).
+    weights: tuple[Array, ...]
+    biases: tuple[Array, ...]
+    activation: str = eqx.field(static=True)
+    final_activation: bool = eqx.field(static=True)
+
+    def __init__(self, in_size, out_size, width, depth, activation, final_activation, dtype,
+                 rng, ensemble=None):
+        sizes = [in_size] + [width] * depth + [out_size]
+        lead = () if ensemble is None else (ensemble,)
+        # eqx.nn.Linear's init: U(+-1/sqrt(fan_in)) for weights and biases
+        self.weights = tuple(uniform_init(rng, [(lead + (o, i), i)], dtype)[0]
+                             for i, o in zip(sizes[:-1], sizes[1:]))
+        self.biases = tuple(uniform_init(rng, [(lead + (o,), i)], dtype)[0]
+                            for i, o in zip(sizes[:-1], sizes[1:]))
+        self.activation, self.final_activation = activation, bool(final_activation)
+
+    def __call__(self, x):
+        act = ACTIVATIONS[self.activation]
+        n = len(self.weights)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = jnp.einsum("...oi,...i->...o", w, x) + b
+            if i < n - 1 or self.final_activation:
+                x = act(x)
+        return x
 
 
 class _Stacked(eqx.Module):
-    # `n` independent scalar-output MLPs, stored with a leading axis and run with vmap
-    # (the "stacked" DeepONet: one branch net per basis function).
-    nets: eqx.nn.MLP
+    # `n` independent scalar-output MLPs (the "stacked" DeepONet).
+    nets: _MLP
 
-    def __init__(self, n, in_size, width, depth, act, dtype, key):
-        make = lambda k: _mlp(in_size, "scalar", width, depth, act, False, dtype, k)  # noqa: E731
-        self.nets = eqx.filter_vmap(make)(jax.random.split(key, n))
+    def __init__(self, n, in_size, width, depth, activation, dtype, rng):
+        self.nets = _MLP(in_size, 1, width, depth, activation, False, dtype, rng, ensemble=n)
 
     def __call__(self, x):
-        return eqx.filter_vmap(lambda m: m(x))(self.nets)
+        return self.nets(jnp.broadcast_to(x, (self.nets.weights[0].shape[0],) + x.shape))[:, 0]
 
 
 class _CNN(eqx.Module):
-    # Branch for gridded inputs: stride-2 3x3 convolutions (channels doubling from `width/4`)
-    # until the grid is <= 8 points per axis, then a linear map to the basis coefficients.
-    convs: tuple[eqx.nn.Conv, ...]
-    linear: eqx.nn.Linear
-    act: Any = eqx.field(static=True)
+    # Branch for gridded inputs: stride-2 3x3 convolutions (zero padding; channels doubling
+    # from width/4 up to width) until the grid is <= 8 points per axis, then a linear map to
+    # the basis coefficients.
+    kernels: tuple[Array, ...]
+    biases: tuple[Array, ...]
+    linear: _MLP
+    activation: str = eqx.field(static=True)
 
-    def __init__(self, in_shape, out_size, width, act, dtype, key):
+    def __init__(self, in_shape, out_size, width, activation, dtype, rng):
         c, *spatial = in_shape
         d = len(spatial)
-        convs, ch = [], max(width // 4, 4)
-        keys = iter(jax.random.split(key, 16))
-        while max(spatial) > 8 and len(convs) < 6:
-            convs.append(eqx.nn.Conv(d, c, ch, 3, stride=2, padding=1, dtype=dtype,
-                                     key=next(keys)))
+        kernels, biases, ch = [], [], max(width // 4, 4)
+        while max(spatial) > 8 and len(kernels) < 6:
+            w, b = uniform_init(rng, [((ch, c) + (3,) * d, c * 3**d), ((ch,), c * 3**d)], dtype)
+            kernels.append(w)
+            biases.append(b)
             spatial = [-(-n // 2) for n in spatial]
             c, ch = ch, min(2 * ch, width)
-        self.convs = tuple(convs)
-        self.linear = eqx.nn.Linear(c * math.prod(spatial), out_size, dtype=dtype,
-                                    key=next(keys))
-        self.act = act
+        self.kernels, self.biases = tuple(kernels), tuple(biases)
+        self.linear = _MLP(c * math.prod(spatial), out_size, 0, 0, activation, False, dtype, rng)
+        self.activation = activation
 
     def __call__(self, x):
-        for cv in self.convs:
-            x = self.act(cv(x))
+        act = ACTIVATIONS[self.activation]
+        extra = (slice(None),) + (None,) * (x.ndim - 1)
+        for w, b in zip(self.kernels, self.biases):
+            x = act(conv(x[None], w, stride=2)[0] + b[extra])
         return self.linear(x.reshape(-1))
 
 
-def _make_branch(kind, in_shape, n_out, width, depth, stacked, act, dtype, key):
+def _make_branch(kind, in_shape, n_out, width, depth, stacked, activation, dtype, rng):
     if kind == "cnn":
         if stacked:
             raise ValueError("`stacked=True` needs `branch='mlp'` (one small MLP per basis "
@@ -87,11 +114,11 @@ def _make_branch(kind, in_shape, n_out, width, depth, stacked, act, dtype, key):
         if len(in_shape) not in (2, 3):
             raise ValueError(f"`branch='cnn'` needs 1D or 2D gridded input, got `in_shape` "
                              f"{in_shape}.")
-        return _CNN(in_shape, n_out, width, act, dtype, key)
+        return _CNN(in_shape, n_out, width, activation, dtype, rng)
     n_in = math.prod(in_shape)
     if stacked:
-        return _Stacked(n_out, n_in, width, depth, act, dtype, key)
-    return _mlp(n_in, n_out, width, depth, act, False, dtype, key)
+        return _Stacked(n_out, n_in, width, depth, activation, dtype, rng)
+    return _MLP(n_in, n_out, width, depth, activation, False, dtype, rng)
 
 
 def _branch_call(branch, x, in_shape, dtype):
@@ -136,7 +163,7 @@ class DeepONet(eqx.Module):
     """
 
     branch: eqx.Module
-    trunk: eqx.nn.MLP
+    trunk: _MLP
     bias: Float[Array, " K"]
     coords: Array | None
     in_shape: tuple[int, ...] = eqx.field(static=True)
@@ -169,11 +196,10 @@ class DeepONet(eqx.Module):
                 raise ValueError(f"`coords` must be an int d or an array (*out_spatial, d), "
                                  f"got shape {grid.shape}.")
             d = int(grid.shape[-1])
-        act = ACTIVATIONS[activation]
-        kb, kt = jax.random.split(key)
-        self.branch = _make_branch(branch, in_shape, k * p, width, branch_depth, stacked, act,
-                                   dtype, kb)
-        self.trunk = _mlp(d, k * p, width, trunk_depth, act, True, dtype, kt)
+        rng = host_rng(key)
+        self.branch = _make_branch(branch, in_shape, k * p, width, branch_depth, stacked,
+                                   activation, dtype, rng)
+        self.trunk = _MLP(d, k * p, width, trunk_depth, activation, True, dtype, rng)
         self.bias = jnp.zeros((k,), dtype)
         self.coords = grid
         self.in_shape, self.coord_dim, self.num_basis, self.num_outputs = in_shape, d, p, k
@@ -259,9 +285,8 @@ class PODDeepONet(eqx.Module):
                 or not np.all(np.isfinite(mean)):
             raise ValueError(f"`mean` must be finite with shape {(k,) + out_spatial} (or "
                              f"{out_spatial} for one output), got {mean.shape}.")
-        act = ACTIVATIONS[activation]
-        self.branch = _make_branch(branch, in_shape, k * p, width, branch_depth, stacked, act,
-                                   dtype, key)
+        self.branch = _make_branch(branch, in_shape, k * p, width, branch_depth, stacked,
+                                   activation, dtype, host_rng(key))
         self.basis = jnp.asarray(basis.reshape(k, p, -1), dtype)
         self.mean = jnp.asarray(mean.reshape(k, -1), dtype)
         self.bias = jnp.zeros((k,), dtype)
