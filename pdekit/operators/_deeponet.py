@@ -4,8 +4,6 @@
 at fixed sensors, a trunk net ``t`` (or a fixed POD basis) encodes the query point ``y``.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -208,8 +206,8 @@ class DeepONet(eqx.Module):
     def dtype(self):
         return self.bias.dtype
 
-    def __call__(self, x: Float[Array, "C *sensors"],
-                 points: Float[Array, "n d"] | None = None) -> Float[Array, "K ..."]:
+    def __call__(self, x: Float[Array, " C *sensors"],
+                 points: Float[Array, " n d"] | None = None) -> Float[Array, " K ..."]:
         k, p = self.num_outputs, self.num_basis
         if points is None:
             if self.coords is None:
@@ -249,8 +247,8 @@ class PODDeepONet(eqx.Module):
     """
 
     branch: eqx.Module
-    basis: Float[Array, "K p n"]
-    mean: Float[Array, "K n"]
+    basis: Float[Array, " K p n"]
+    mean: Float[Array, " K n"]
     bias: Float[Array, " K"]
     in_shape: tuple[int, ...] = eqx.field(static=True)
     out_spatial: tuple[int, ...] = eqx.field(static=True)
@@ -302,7 +300,7 @@ class PODDeepONet(eqx.Module):
         spec = jax.tree_util.tree_map(eqx.is_inexact_array, self)
         return eqx.tree_at(lambda m: (m.basis, m.mean), spec, replace=(False, False))
 
-    def __call__(self, x: Float[Array, "C *sensors"]) -> Float[Array, "K *out"]:
+    def __call__(self, x: Float[Array, " C *sensors"]) -> Float[Array, " K *out"]:
         k, p = self.num_outputs, self.num_basis
         b = _branch_call(self.branch, x, self.in_shape, self.dtype).reshape(k, p)
         basis = jax.lax.stop_gradient(self.basis)

@@ -6,8 +6,6 @@ prolongation) and ``W`` a 1x1 linear map. Boundary conditions enter through the 
 every stencil: zeros (Dirichlet), reflect (Neumann) or circular (periodic).
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -38,8 +36,8 @@ def _dims(d: int) -> tuple[str, str, str]:
     return ("NC" + sp, "OI" + sp, "NC" + sp)
 
 
-def conv(x: Float[Array, "N Ci *s"], w: Float[Array, "Co Ci *k"], *, stride: int = 1,
-         padding: str = "zeros") -> Float[Array, "N Co *s2"]:
+def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
+         padding: str = "zeros") -> Float[Array, " N Co *s2"]:
     """Odd-size ("same") convolution of a channels-first batch, boundary by `padding`.
 
     With `stride=2` the output has ``ceil(n / 2)`` points per axis, output point ``i`` centred
@@ -57,8 +55,9 @@ def conv(x: Float[Array, "N Ci *s"], w: Float[Array, "Co Ci *k"], *, stride: int
                                         dimension_numbers=_dims(d))
 
 
-def conv_transpose(v: Float[Array, "N Ci *c"], w: Float[Array, "Ci Co *k"],
-                   out_spatial: Sequence[int], *, padding: str = "zeros") -> Float[Array, "N Co *s"]:
+def conv_transpose(v: Float[Array, " N Ci *c"], w: Float[Array, " Ci Co *k"],
+                   out_spatial: Sequence[int], *,
+                   padding: str = "zeros") -> Float[Array, " N Co *s"]:
     """Stride-2, kernel-4 transposed convolution (prolongation), cropped to `out_spatial`.
 
     Equals PyTorch ``ConvTranspose(kernel_size=4, stride=2, padding=1)`` (weights
@@ -234,7 +233,7 @@ class VCycle(eqx.Module):
                              f"got {sizes[-1]} for input {spatial} with {self.levels} levels; "
                              "use fewer `levels`.")
 
-    def apply(self, f: Float[Array, "N Cf *s"]) -> Float[Array, "N Cu *s"]:
+    def apply(self, f: Float[Array, " N Cf *s"]) -> Float[Array, " N Cu *s"]:
         """The V-cycle on a batch ``(N, C_f, *spatial)`` (the vmap-free core)."""
         pad = self.padding
 
@@ -263,7 +262,7 @@ class VCycle(eqx.Module):
                 u = smooth(u, fs[l], s_a)
         return u
 
-    def __call__(self, f: Float[Array, "Cf *s"]) -> Float[Array, "Cu *s"]:
+    def __call__(self, f: Float[Array, " Cf *s"]) -> Float[Array, " Cu *s"]:
         if f.ndim != self.num_spatial_dims + 1 or f.shape[0] != self.in_channels:
             raise ValueError(f"VCycle expects one sample of shape ({self.in_channels}, "
                              f"*spatial) with {self.num_spatial_dims} spatial axes, got "
@@ -306,7 +305,7 @@ class MgNO(eqx.Module):
     vcycles: tuple[VCycle, ...]
     linear_w: tuple[Array, ...]
     linear_b: tuple[Array, ...]
-    head: Float[Array, "Cout C"]
+    head: Float[Array, " Cout C"]
     in_channels: int = eqx.field(static=True)
     out_channels: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)
@@ -332,8 +331,9 @@ class MgNO(eqx.Module):
                    padding=padding, residual=residual, num_spatial_dims=num_spatial_dims,
                    dtype=dtype, key=k)
             for c, k in zip(chans, jax.random.split(kv, num_layers)))
-        lin = uniform_init(host_rng(kw), [((width, c), c) for c in chans] + [((width,), c) for c in chans]
-                            + [((cout, width), width)], dtype)
+        specs = ([((width, c), c) for c in chans] + [((width,), c) for c in chans]
+                 + [((cout, width), width)])
+        lin = uniform_init(host_rng(kw), specs, dtype)
         self.linear_w = tuple(lin[:num_layers])
         self.linear_b = tuple(lin[num_layers:2 * num_layers])
         self.head = lin[-1]
@@ -343,7 +343,7 @@ class MgNO(eqx.Module):
     @classmethod
     def darcy_reference(cls, in_channels: int = 1, out_channels: int = 1, *,
                         padding: str = "zeros", dtype: Any = None,
-                        key: PRNGKeyArray) -> MgNO:
+                        key: PRNGKeyArray) -> "MgNO":
         """The reference Darcy configuration (``MgNO_DC``: 4 layers, 24 channels, 6 levels,
         one pre-smoothing step per level and two on the coarsest): 572,661 parameters."""
         return cls(in_channels, out_channels, width=24, num_layers=4, levels=6,
@@ -354,7 +354,7 @@ class MgNO(eqx.Module):
     def dtype(self):
         return self.head.dtype
 
-    def apply(self, x: Float[Array, "N Cin *s"]) -> Float[Array, "N Cout *s"]:
+    def apply(self, x: Float[Array, " N Cin *s"]) -> Float[Array, " N Cout *s"]:
         """The network on a batch ``(N, C, *spatial)`` (what ``vmap(model)`` computes)."""
         act = ACTIVATIONS[self.activation]
         u = x.astype(self.dtype)
@@ -364,7 +364,7 @@ class MgNO(eqx.Module):
             u = act(vc.apply(u) + lin)
         return jnp.einsum("oc,nc...->no...", self.head, u)
 
-    def __call__(self, x: Float[Array, "Cin *s"]) -> Float[Array, "Cout *s"]:
+    def __call__(self, x: Float[Array, " Cin *s"]) -> Float[Array, " Cout *s"]:
         if x.ndim != self.num_spatial_dims + 1 or x.shape[0] != self.in_channels:
             raise ValueError(f"MgNO expects one sample of shape ({self.in_channels}, *spatial) "
                              f"with {self.num_spatial_dims} spatial axes, got {x.shape}. For "

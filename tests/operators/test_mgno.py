@@ -115,7 +115,8 @@ def test_vcycle_matches_dense_reference(padding, getkey):
                 num_spatial_dims=1, key=getkey())
     f = jax.random.normal(getkey(), (2, n))
     dense = vcycle1d_dense(vc, n)
-    np.testing.assert_allclose(eqx.filter_jit(lambda m, f: m(f))(vc, f).ravel(), dense @ np.asarray(f).ravel(), rtol=1e-10,
+    got = eqx.filter_jit(lambda m, f: m(f))(vc, f)
+    np.testing.assert_allclose(got.ravel(), dense @ np.asarray(f).ravel(), rtol=1e-10,
                                atol=1e-10)
 
 
