@@ -150,9 +150,11 @@ class DeepONet(eqx.Module):
 
     **Call:** ``model(x, points=None)``: `x` one input sample ``in_shape``; `points`
     ``(n, d)`` query coordinates (default: `coords`). Returns ``(num_outputs, n)``, or
-    ``(num_outputs, *out_spatial)`` at the default points. *Aligned* data (the same points for
-    every sample): ``jax.vmap(model, in_axes=(0, None))(xs, points)`` evaluates the trunk
-    once; *unaligned*: ``jax.vmap(model)(xs, points)`` with ``points`` ``(B, n, d)``.
+    ``(num_outputs, *out_spatial)`` at the default points (not trained: gradients stop
+    there, and :meth:`trainable` is the filter spec without them). *Aligned* data (the
+    same points for every sample): ``jax.vmap(model, in_axes=(0, None))(xs, points)``
+    evaluates the trunk once; *unaligned*: ``jax.vmap(model)(xs, points)`` with ``points``
+    ``(B, n, d)``.
 
     **Raises:** `ValueError` naming a bad argument, or at trace time for a wrong input shape.
 
@@ -206,6 +208,13 @@ class DeepONet(eqx.Module):
     def dtype(self):
         return self.bias.dtype
 
+    def trainable(self) -> Any:
+        """Filter spec (a pytree of bools) of the trainable leaves: all but `coords`."""
+        spec = jax.tree_util.tree_map(eqx.is_inexact_array, self)
+        if self.coords is None:
+            return spec
+        return eqx.tree_at(lambda m: m.coords, spec, replace=False)
+
     def __call__(self, x: Float[Array, " C *sensors"],
                  points: Float[Array, " n d"] | None = None) -> Float[Array, " K ..."]:
         k, p = self.num_outputs, self.num_basis
@@ -213,7 +222,7 @@ class DeepONet(eqx.Module):
             if self.coords is None:
                 raise ValueError("this DeepONet has no default `coords`; pass `points` (n, d).")
             out_spatial = self.coords.shape[:-1]
-            points = self.coords.reshape(-1, self.coord_dim)
+            points = jax.lax.stop_gradient(self.coords).reshape(-1, self.coord_dim)
         else:
             if points.ndim != 2 or points.shape[1] != self.coord_dim:
                 raise ValueError(f"`points` must have shape (n, {self.coord_dim}), got "
