@@ -17,10 +17,10 @@ from ._factorisation import TuckerWeights as TuckerWeights
 from ._factorisation import dense_to_cp as dense_to_cp
 from ._factorisation import dense_to_tucker as dense_to_tucker
 from ._factorisation import factory_from_config as factory_from_config
-from ._fno import ChannelMLP as ChannelMLP
 from ._fno import FNO as FNO
-from ._fno import PointwiseLinear as PointwiseLinear
 from ._fno import TFNO as TFNO
+from ._fno import ChannelMLP as ChannelMLP
+from ._fno import PointwiseLinear as PointwiseLinear
 from ._fno import count_params as count_params
 from ._fno import grid_channels as grid_channels
 from ._io import build_model as build_model
