@@ -4,6 +4,7 @@
 at fixed sensors, a trunk net ``t`` (or a fixed POD basis) encodes the query point ``y``.
 """
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -170,6 +171,7 @@ class DeepONet(eqx.Module):
     coord_dim: int = eqx.field(static=True)
     num_basis: int = eqx.field(static=True)
     num_outputs: int = eqx.field(static=True)
+    config: str = eqx.field(static=True)  # JSON of the constructor arguments (checkpoints)
 
     def __init__(self, in_shape: Sequence[int], coords: Array | int, *, num_basis: int = 64,
                  num_outputs: int = 1, branch: str = "mlp", width: int = 128,
@@ -203,6 +205,12 @@ class DeepONet(eqx.Module):
         self.bias = jnp.zeros((k,), dtype)
         self.coords = grid
         self.in_shape, self.coord_dim, self.num_basis, self.num_outputs = in_shape, d, p, k
+        self.config = json.dumps({
+            "model": "DeepONet", "in_shape": list(in_shape),
+            "coords": d if grid is None else list(grid.shape), "num_basis": p,
+            "num_outputs": k, "branch": branch, "width": width, "branch_depth": branch_depth,
+            "trunk_depth": trunk_depth, "stacked": bool(stacked), "activation": activation,
+            "dtype": jnp.dtype(dtype).name})
 
     @property
     def dtype(self):
@@ -263,6 +271,7 @@ class PODDeepONet(eqx.Module):
     out_spatial: tuple[int, ...] = eqx.field(static=True)
     num_basis: int = eqx.field(static=True)
     num_outputs: int = eqx.field(static=True)
+    config: str = eqx.field(static=True)  # JSON of the constructor arguments (checkpoints)
 
     def __init__(self, in_shape: Sequence[int], basis: Array, mean: Array | None = None, *,
                  num_outputs: int = 1, branch: str = "mlp", width: int = 128, branch_depth: int = 2,
@@ -299,6 +308,11 @@ class PODDeepONet(eqx.Module):
         self.bias = jnp.zeros((k,), dtype)
         self.in_shape, self.out_spatial = in_shape, tuple(int(n) for n in out_spatial)
         self.num_basis, self.num_outputs = int(p), int(k)
+        self.config = json.dumps({
+            "model": "PODDeepONet", "in_shape": list(in_shape),
+            "basis": list(basis.shape[int(k == 1):]), "num_outputs": int(k), "branch": branch,
+            "width": width, "branch_depth": branch_depth, "stacked": bool(stacked),
+            "activation": activation, "dtype": jnp.dtype(dtype).name})
 
     @property
     def dtype(self):
@@ -316,6 +330,20 @@ class PODDeepONet(eqx.Module):
         mean = jax.lax.stop_gradient(self.mean)
         out = jnp.einsum("kp,kpn->kn", b, basis) + mean + self.bias[:, None]
         return out.reshape((k,) + self.out_spatial)
+
+
+def deeponet_from_config(config: dict, *, key: PRNGKeyArray) -> DeepONet | PODDeepONet:
+    """A (POD-)DeepONet of the configuration ``json.loads(model.config)``: new weights,
+    zero `coords` / basis / mean of the recorded shapes (a checkpoint fills them in)."""
+    c = {k: v for k, v in config.items() if k != "model"}
+    dtype = c["dtype"]
+    if config.get("model") == "PODDeepONet":
+        basis = np.zeros(c.pop("basis"), dtype)
+        return PODDeepONet(c.pop("in_shape"), basis, key=key, **c)
+    coords = c.pop("coords")
+    if not isinstance(coords, int):
+        coords = jnp.zeros(coords, dtype)
+    return DeepONet(c.pop("in_shape"), coords, key=key, **c)
 
 
 def count_trainable(model: Any) -> int:

@@ -6,6 +6,7 @@ prolongation) and ``W`` a 1x1 linear map. Boundary conditions enter through the 
 every stencil: zeros (Dirichlet), reflect (Neumann) or circular (periodic).
 """
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -310,6 +311,7 @@ class MgNO(eqx.Module):
     out_channels: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)
     num_spatial_dims: int = eqx.field(static=True)
+    config: str = eqx.field(static=True)  # JSON of the constructor arguments (checkpoints)
 
     def __init__(self, in_channels: int, out_channels: int, *, width: int = 24,
                  num_layers: int = 4, levels: int = 6, pre_smooth: int | Sequence[int] = 1,
@@ -339,6 +341,13 @@ class MgNO(eqx.Module):
         self.head = lin[-1]
         self.in_channels, self.out_channels = cin, cout
         self.activation, self.num_spatial_dims = activation, num_spatial_dims
+        vc = self.vcycles[0]
+        self.config = json.dumps({
+            "model": "MgNO", "in_channels": cin, "out_channels": cout, "width": width,
+            "num_layers": num_layers, "levels": vc.levels, "pre_smooth": list(vc.pre_smooth),
+            "post_smooth": list(vc.post_smooth), "padding": padding, "residual": bool(residual),
+            "activation": activation, "num_spatial_dims": num_spatial_dims,
+            "dtype": jnp.dtype(dtype).name})
 
     @classmethod
     def darcy_reference(cls, in_channels: int = 1, out_channels: int = 1, *,
@@ -371,6 +380,12 @@ class MgNO(eqx.Module):
                              "batches use `jax.vmap`.")
         self.vcycles[0].check_spatial(x.shape[1:])
         return self.apply(x[None])[0]
+
+
+def mgno_from_config(config: dict, *, key: PRNGKeyArray) -> MgNO:
+    """An :class:`MgNO` of the configuration ``json.loads(model.config)`` (new weights)."""
+    c = {k: v for k, v in config.items() if k != "model"}
+    return MgNO(c.pop("in_channels"), c.pop("out_channels"), key=key, **c)
 
 
 def count_params(model: Any) -> int:

@@ -201,3 +201,19 @@ def test_antiderivative_example_smoke(tmp_path):
     assert out["trainable"]["POD-DeepONet"] == 100 * 12 + 12 + 1
     assert all(0 < e < 1 for e in out["rel_l2"].values())
     assert (tmp_path / "deeponet_antiderivative.png").stat().st_size > 10_000
+
+
+def test_save_load_roundtrip_is_bit_identical(tmp_path, getkey):
+    from pdekit.operators import load_model, save_model
+
+    coords = jnp.linspace(0, 1, 6)[:, None]
+    models = [DeepONet((1, 8), coords, num_basis=3, width=5, stacked=True, key=getkey()),
+              DeepONet((1, 16, 16), 2, num_basis=3, width=8, branch="cnn", key=getkey()),
+              PODDeepONet((1, 8), jax.random.normal(getkey(), (2, 3, 6)), jnp.ones((2, 6)),
+                          num_outputs=2, width=5, key=getkey())]
+    for i, model in enumerate(models):
+        save_model(tmp_path / f"m{i}", model)
+        back, _ = load_model(tmp_path / f"m{i}")
+        assert back.config == model.config
+        la, lb = jax.tree_util.tree_leaves(model), jax.tree_util.tree_leaves(back)
+        assert len(la) == len(lb) and all(np.array_equal(a, b) for a, b in zip(la, lb))

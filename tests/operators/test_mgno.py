@@ -242,3 +242,17 @@ def test_float32_smoke(float32, getkey):
     model = MgNO(1, 1, width=4, num_layers=2, levels=3, key=getkey())
     y = eqx.filter_jit(lambda m, x: m(x))(model, jnp.ones((1, 16, 16), jnp.float32))
     assert y.dtype == jnp.float32 and model.head.dtype == jnp.float32
+
+
+def test_save_load_roundtrip_is_bit_identical(tmp_path, getkey):
+    from pdekit.operators import load_model, save_model
+
+    model = MgNO(2, 1, width=3, num_layers=2, levels=2, pre_smooth=(1, 2), post_smooth=1,
+                 padding="reflect", residual=True, num_spatial_dims=1, key=getkey())
+    save_model(tmp_path / "m", model)
+    back, _ = load_model(tmp_path / "m")
+    assert back.config == model.config
+    la, lb = jax.tree_util.tree_leaves(model), jax.tree_util.tree_leaves(back)
+    assert len(la) == len(lb) and all(np.array_equal(a, b) for a, b in zip(la, lb))
+    with pytest.raises(ValueError, match="exists"):
+        save_model(tmp_path / "m", model)
