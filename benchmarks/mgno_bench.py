@@ -57,11 +57,11 @@ def pdekit_epoch_time(n, resolution, batch_size, epochs, layout):
         c0, t0 = time.process_time(), time.perf_counter()
         model, state = epoch(model, state, e)
         times.append((time.perf_counter() - t0, time.process_time() - c0))
-    fwd = eqx.filter_jit(jax.vmap(model))
+    fwd = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))  # weights as arguments, not constants
     xb = x[:batch_size]
-    fwd(xb).block_until_ready()
+    fwd(model, xb).block_until_ready()
     t0 = time.perf_counter()
-    fwd(xb).block_until_ready()
+    fwd(model, xb).block_until_ready()
     infer = (time.perf_counter() - t0) / batch_size
     walls = [t for t, _ in times[1:]] or [times[0][0]]
     return {"n_params": count_params(model), "s_per_epoch": min(walls),

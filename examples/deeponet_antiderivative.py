@@ -90,7 +90,8 @@ def main(argv=None) -> dict:
     xtr, ytr, xte, yte = x[:args.n_train], y[:args.n_train], x[args.n_train:], y[args.n_train:]
 
     def rel_l2(model):
-        pred = np.asarray(eqx.filter_jit(jax.vmap(model))(xte)).reshape(args.n_test, -1)
+        fwd = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))
+        pred = np.asarray(fwd(model, xte)).reshape(args.n_test, -1)
         true = np.asarray(yte).reshape(args.n_test, -1)
         return pred, float(np.mean(np.linalg.norm(pred - true, axis=1)
                                    / np.linalg.norm(true, axis=1)))
