@@ -6,6 +6,7 @@ prolongation) and ``W`` a 1x1 linear map. Boundary conditions enter through the 
 every stencil: zeros (Dirichlet), reflect (Neumann) or circular (periodic).
 """
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -56,6 +57,21 @@ def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: i
                                         dimension_numbers=_dims(d))
 
 
+def _pad(x, width: int, padding: str):
+    d = x.ndim - 2
+    cfg = [(0, 0), (0, 0)] + [(width, width)] * d
+    if padding == "zeros":
+        return jnp.pad(x, cfg)
+    return jnp.pad(x, cfg, mode=_PAD_MODE[padding])
+
+
+def _window(x, start: Sequence[int], size: Sequence[int], stride: int):
+    # x[:, :, start_i : start_i + stride * (size_i - 1) + 1 : stride] along each spatial axis
+    lo = (0, 0) + tuple(start)
+    hi = x.shape[:2] + tuple(a + stride * (n - 1) + 1 for a, n in zip(start, size))
+    return jax.lax.slice(x, lo, hi, (1, 1) + (stride,) * len(size))
+
+
 def conv_transpose(v: Float[Array, " N Ci *c"], w: Float[Array, " Ci Co *k"],
                    out_spatial: Sequence[int], *,
                    padding: str = "zeros") -> Float[Array, " N Co *s"]:
@@ -67,21 +83,32 @@ def conv_transpose(v: Float[Array, " N Ci *c"], w: Float[Array, " Ci Co *k"],
     point by that rule first, so contributions that would leave the domain fold back in. For a
     kernel ``[w0, w1, w2, 0]`` it is the exact adjoint of :func:`conv` with kernel
     ``[w0, w1, w2]`` and stride 2 (zero padding; circular when the sizes are even).
+
+    Computed by output phase (sub-pixel form) with ``einsum`` GEMMs rather than XLA's
+    lhs-dilated convolution, whose gradient was 4x slower on CPU (docs/mgno_deeponet.md):
+    fine point ``2m + r`` only sees the coarse points ``m + r + t - 1``, ``t in {0, 1}``, with
+    kernel tap ``3 - r - 2t``: each of the ``2^d`` phases is a 2-tap GEMM, interleaved
+    afterwards; no zero-dilated input.
     """
     d = v.ndim - 2
-    k = w.shape[-1]
-    # Transposed conv = dilate the input by the stride, pad by k - 1 - p, correlate with the
-    # spatially flipped, in/out-swapped kernel.
-    wt = jnp.flip(jnp.swapaxes(w, 0, 1), axis=tuple(range(2, 2 + d)))
-    if padding == "zeros":
-        pads = [(k - 2, k - 2)] * d  # torch padding p = 1
-    else:
-        # one extra coarse point per side shifts the output by 2; torch p = 3 undoes it.
-        v = jnp.pad(v, [(0, 0), (0, 0)] + [(1, 1)] * d, mode=_PAD_MODE[padding])
-        pads = [(k - 4, k - 4)] * d
-    out = jax.lax.conv_general_dilated(v, wt, (1,) * d, pads, lhs_dilation=(2,) * d,
-                                       dimension_numbers=_dims(d))
-    return out[(slice(None), slice(None)) + tuple(slice(0, n) for n in out_spatial)]
+    n_c = v.shape[2:]
+    vp = _pad(v, 1, padding)
+    phases = []
+    for r in itertools.product((0, 1), repeat=d):
+        taps = list(itertools.product((0, 1), repeat=d))
+        win = jnp.stack([_window(vp, [ri + ti for ri, ti in zip(r, t)], n_c, 1) for t in taps],
+                        axis=2)
+        wr = jnp.stack([w[(slice(None), slice(None)) + tuple(3 - ri - 2 * ti
+                                                             for ri, ti in zip(r, t))]
+                        for t in taps], axis=2)
+        phases.append(jnp.einsum("cot,nct...->no...", wr, win))
+    out = jnp.stack(phases, axis=2)  # (N, Co, 2^d, *n_c), phase index r row-major
+    n, co = out.shape[:2]
+    out = out.reshape((n, co) + (2,) * d + tuple(n_c))
+    # (N, Co, r_1..r_d, m_1..m_d) -> (N, Co, m_1, r_1, ..., m_d, r_d) -> (N, Co, 2 m + r ...)
+    perm = (0, 1) + tuple(x for i in range(d) for x in (2 + d + i, 2 + i))
+    out = out.transpose(perm).reshape((n, co) + tuple(2 * m for m in n_c))
+    return out[(slice(None), slice(None)) + tuple(slice(0, m) for m in out_spatial)]
 
 
 def host_rng(key: PRNGKeyArray) -> np.random.Generator:
