@@ -56,7 +56,7 @@ def _parse_models(text: str) -> list[str]:
     return names
 
 
-def build(name, ds, train, args, key):
+def build(name, ds, train, args, key, dtype):
     """The named operator for the dataset's shapes (Normalized by the caller)."""
     import jax.numpy as jnp
     import numpy as np
@@ -69,20 +69,20 @@ def build(name, ds, train, args, key):
     if name in ("fno", "tfno"):
         make = FNO if name == "fno" else TFNO
         modes = tuple(min(args.modes, n // 2) for n in spatial)
-        return make(cin, cout, modes, args.width or 32, 4, key=key)
+        return make(cin, cout, modes, args.width or 32, 4, key=key, dtype=dtype)
     if name == "mgno":
         # as many levels as halve the grid down to >= 2 points (at most the reference's 6)
         levels = max(1, min(6, int(math.log2(min(spatial))) - 1))
         pre = (1,) * (levels - 1) + (2,) if levels > 1 else 1
         return MgNO(cin, cout, width=args.width or 24, num_layers=4, levels=levels,
-                    pre_smooth=pre, num_spatial_dims=d, key=key)
+                    pre_smooth=pre, num_spatial_dims=d, dtype=dtype, key=key)
     branch = "cnn" if d in (1, 2) and min(spatial) > 8 else "mlp"
     if name == "deeponet":
         axes = [np.asarray(ds.coords[a]) if a in ds.coords else np.linspace(0, 1, n)
                 for a, n in zip(ds.meta.get("grid", {}).get("axes", [None] * d), ds.y_shape[1:])]
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
         return DeepONet(ds.x_shape, jnp.asarray(grid), num_basis=64, num_outputs=cout,
-                        branch=branch, width=args.width or 128, key=key)
+                        branch=branch, width=args.width or 128, dtype=dtype, key=key)
     # POD-DeepONet: leading left singular vectors of the centred training outputs
     # (pdekit.rom's POD once it lands; the same SVD here, computed in the CLI layer)
     _, y = train.arrays()
@@ -98,7 +98,7 @@ def build(name, ds, train, args, key):
     if cout == 1:
         basis, mean = basis[0], mean[0]
     return PODDeepONet(ds.x_shape, basis, mean, num_outputs=cout, branch=branch,
-                       width=args.width or 128, key=key)
+                       width=args.width or 128, dtype=dtype, key=key)
 
 
 def compare_figure(x, y, preds: dict):
@@ -165,7 +165,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--n-train {n_train} + --n-test {n_test} exceed the {len(ds)} "
                          "samples.")
     train, test = ds.split(n_train, n_test)
-    xn, yn = Normalizer.fit(train)
+    # the models' dtype follows --x64 (data are cast to it), not the global JAX mode
+    dtype = jnp.float64 if args.x64 else jnp.float32
+    xn, yn = Normalizer.fit(train, dtype=dtype)
     periodic = "circular" in json.dumps(ds.meta.get("grid", {})) or \
         ds.meta.get("grid", {}).get("kind") == "periodic"
     domain = ds.meta.get("grid", {}).get("domain", [[0.0, 1.0]] * (len(ds.y_shape) - 1))
@@ -180,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names):
         key = jax.random.fold_in(jax.random.key(args.seed), i)
-        model = Normalized(build(name, ds, train, args, key), xn, yn)
+        model = Normalized(build(name, ds, train, args, key, dtype), xn, yn)
         optimizer = optax.adam(optax.cosine_decay_schedule(args.lr, steps, alpha=1e-2))
         model, history = fit(model, train, optimizer=optimizer, epochs=args.budget,
                              batch_size=args.batch_size, seed=args.seed,
