@@ -23,8 +23,16 @@ printed as a correctness check (it is O(h^2) and must agree across contenders).
   ``linalg.GMG`` for structured grids, one sample at a time) vs a scikit-fem loop (assembly
   + spsolve per sample).
 
-Usage: ``python benchmarks/fem_bench.py [--quick] [--pdekit-only] [--darcy-only] [--out FILE.json]``
-(``--darcy-only``: only the Darcy batch, against the scikit-fem loop).
+* mesh -> solution (time to solution, issue #9): P1 Poisson at n = 1024 (1.05M DOFs) from
+  nothing: mesh generation, function space, problem construction (boundary DOFs), assembly,
+  preconditioner set-up and solve, each stage timed; pdekit with GMG-CG and AMG-CG (AMG.build
+  is host set-up from the assembled matrix), DOLFINx with CG+GAMG. First-call compilation is
+  reported apart: pdekit's = first call minus second call of the same solve; DOLFINx's = the
+  FFCx form compilation (cached on disk after its first run).
+
+Usage: ``python benchmarks/fem_bench.py [--quick] [--pdekit-only] [--darcy-only] [--e2e-only]
+[--out FILE.json]`` (``--darcy-only``: only the Darcy batch, against the scikit-fem loop;
+``--e2e-only``: only the mesh -> solution rows, against DOLFINx).
 """
 
 from __future__ import annotations
@@ -49,8 +57,9 @@ from pdekit.solvers import fem, linalg  # noqa: E402
 
 VENV_FEM = H.HERE / ".venv-fem" / "bin" / "python"
 VENV_DOLFINX = H.HERE / ".venv-dolfinx" / "bin" / "python"
-FULL = dict(sizes=(320, 1024), rtol=1e-8, repeat=5, darcy_n=64, darcy_batch=256, blocks=8)
-QUICK = dict(sizes=(16,), rtol=1e-8, repeat=2, darcy_n=8, darcy_batch=4, blocks=2)
+FULL = dict(sizes=(320, 1024), rtol=1e-8, repeat=5, darcy_n=64, darcy_batch=256, blocks=8,
+            e2e_n=1024)
+QUICK = dict(sizes=(16,), rtol=1e-8, repeat=2, darcy_n=8, darcy_batch=4, blocks=2, e2e_n=16)
 
 
 def source(x):
@@ -113,6 +122,61 @@ def poisson(n, rtol, repeat, direct=True):
     return row
 
 
+def mesh_to_solution(n, rtol, variants=("gmg", "amg")):
+    """Time to solution from nothing (see the module docstring), GMG-CG and AMG-CG rows."""
+    from time import perf_counter
+
+    jax.block_until_ready(jnp.zeros(1))  # backend start-up is not part of the solve
+    out = {"n": n}
+    for name in variants:
+        t = {}
+        t0 = perf_counter()
+        mesh = fem.unit_square_mesh(n)
+        t["mesh_s"] = perf_counter() - t0
+        t0 = perf_counter()
+        space = fem.FunctionSpace(mesh, fem.P1())
+        t["space_s"] = perf_counter() - t0
+        if name == "gmg":
+            t0 = perf_counter()
+            method = linalg.CG(rtol=rtol, preconditioner=linalg.GMG(fem.grid_shape(space),
+                                                                    max_coarse=200))
+            problem = fem.Poisson(space, method=method)
+            t["problem_s"] = perf_counter() - t0
+            t["host_setup_s"] = 0.0
+        else:  # AMG.build needs the assembled matrix: its assembly counts as set-up
+            t0 = perf_counter()
+            problem0 = fem.Poisson(space)
+            t["problem_s"] = perf_counter() - t0
+            t0 = perf_counter()
+            jax.block_until_ready(problem0.system(1.0, source))
+            first_system = perf_counter() - t0
+            t0 = perf_counter()  # the same assembly again, compiled: compile = difference
+            A0, _ = jax.block_until_ready(problem0.system(1.0, source))
+            second_system = perf_counter() - t0
+            amg = linalg.AMG.build(A0)
+            problem = eqx.tree_at(lambda p: p.method, problem0,
+                                  linalg.CG(rtol=rtol, preconditioner=amg))
+            t["host_setup_s"] = perf_counter() - t0  # one assembly + AMG.build
+            t["system_compile_s"] = first_system - second_system
+        # assembly + preconditioner set-up in JAX + solve: first call (with compile), then
+        # the same call again (compiled); compile = first - second
+        t0 = perf_counter()
+        u, stats = jax.block_until_ready(problem.solve_with_stats(1.0, source))
+        first = perf_counter() - t0
+        t0 = perf_counter()
+        u, stats = jax.block_until_ready(problem.solve_with_stats(1.0, source))
+        t["solve_s"] = perf_counter() - t0
+        t["compile_s"] = first - t["solve_s"] + t.get("system_compile_s", 0.0)
+        t["total_s"] = sum(t[k] for k in ("mesh_s", "space_s", "problem_s", "host_setup_s",
+                                         "solve_s"))
+        t.update(dofs=space.num_dofs, iters=int(stats["num_steps"]),
+                 converged=bool(stats["converged"]),
+                 err_max=float(np.abs(np.asarray(u) - exact(space.dof_coords)).max()))
+        out[name] = t
+        del mesh, space, problem, u
+    return out
+
+
 def darcy(n, blocks_values, rtol):
     mesh = fem.unit_square_mesh(n)
     space = fem.FunctionSpace(mesh, fem.P1())
@@ -157,6 +221,7 @@ def run_peers(cfg, blocks_values, tmp: Path, darcy_only=False):
     if darcy_only:
         return skfem, {"skipped": "--darcy-only"}
     spec["darcy"] = None
+    spec["e2e"] = {"n": cfg["e2e_n"]}
     (tmp / "dolfinx.json").write_text(json.dumps(spec))
     dolfinx = H.run_peer(VENV_DOLFINX, "fem_dolfinx.py", ["--spec", str(tmp / "dolfinx.json")],
                          label="DOLFINx", timeout=900)
@@ -168,7 +233,11 @@ def main(argv=None):
     p.add_argument("--pdekit-only", action="store_true", help="skip the peer subprocesses")
     p.add_argument("--darcy-only", action="store_true",
                    help="only the Darcy batch (pdekit variants and the scikit-fem loop)")
+    p.add_argument("--e2e-only", action="store_true",
+                   help="only the mesh -> solution rows (pdekit and DOLFINx)")
     args = p.parse_args(argv)
+    if args.e2e_only:
+        return main_e2e(args)
     cfg = QUICK if args.quick else FULL
     out = {"benchmark": "fem", "quick": args.quick, "config": cfg,
            "machine": H.machine_info(), "threads": H.threads_summary(),
@@ -185,16 +254,85 @@ def main(argv=None):
     print("  pdekit darcy " + json.dumps({k: v["solves_per_s"] for k, v in
                                           out["pdekit_darcy"].items() if isinstance(v, dict)}),
           flush=True)
+    if not args.darcy_only:  # time to solution (quick: GMG only, to keep the smoke test short)
+        out["pdekit_e2e"] = mesh_to_solution(cfg["e2e_n"], cfg["rtol"],
+                                             ("gmg",) if args.quick else ("gmg", "amg"))
+        print("  pdekit e2e " + json.dumps(out["pdekit_e2e"]), flush=True)
     out["skfem"] = out["dolfinx"] = {"skipped": "--pdekit-only"}
     if not args.pdekit_only:
         with tempfile.TemporaryDirectory() as tmpdir:
             out["skfem"], out["dolfinx"] = run_peers(cfg, blocks_values, Path(tmpdir),
                                                      args.darcy_only)
+    if "pdekit_e2e" in out:
+        out["dolfinx_e2e"] = out["dolfinx"].get("e2e", {"skipped": "no DOLFINx e2e"})
+        out["e2e_rows"] = e2e_rows(out)
+        out["e2e_table_md"] = e2e_table(out["e2e_rows"])
     out["rows"] = rows(out)
     out["summary"] = summarize(out)
     print_tables(out)
+    if "e2e_rows" in out:
+        print("\ntime to solution (mesh -> u):\n" + e2e_table(out["e2e_rows"]))
     H.write_json(out, args.out)
     return out
+
+
+def main_e2e(args):
+    """The mesh -> solution rows alone (``--e2e-only``)."""
+    cfg = QUICK if args.quick else FULL
+    out = {"benchmark": "fem-e2e", "quick": args.quick, "config": cfg,
+           "machine": H.machine_info(), "threads": H.threads_summary(),
+           "load_before": open("/proc/loadavg").read().split()[:3],
+           "versions": H.versions("pdekit", "jax", "jaxlib", "numpy", "scipy", "pyamg")}
+    out["pdekit_e2e"] = mesh_to_solution(cfg["e2e_n"], cfg["rtol"])
+    print("  pdekit e2e " + json.dumps(out["pdekit_e2e"]), flush=True)
+    out["dolfinx_e2e"] = {"skipped": "--pdekit-only"}
+    if not args.pdekit_only:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            spec = {"rtol": cfg["rtol"], "repeat": 1, "poisson": [],
+                    "e2e": {"n": cfg["e2e_n"]}}
+            path = Path(tmpdir) / "dolfinx.json"
+            path.write_text(json.dumps(spec))
+            res = H.run_peer(VENV_DOLFINX, "fem_dolfinx.py", ["--spec", str(path)],
+                             label="DOLFINx", timeout=900)
+            out["dolfinx_e2e"] = res.get("e2e", res)
+    out["load_after"] = open("/proc/loadavg").read().split()[:3]
+    out["e2e_rows"] = e2e_rows(out)
+    print("\n" + e2e_table(out["e2e_rows"]))
+    H.write_json(out, args.out)
+    return out
+
+
+def e2e_rows(out):
+    rows_ = []
+    for name in ("gmg", "amg"):
+        if name not in out["pdekit_e2e"]:
+            continue
+        r = out["pdekit_e2e"][name]
+        rows_.append(dict(contender=f"pdekit ({name.upper()}-CG)", dofs=r["dofs"],
+                          mesh_s=r["mesh_s"], space_s=r["space_s"] + r["problem_s"],
+                          setup_solve_s=r["host_setup_s"] + r["solve_s"],
+                          total_s=r["total_s"], compile_s=r["compile_s"], iters=r["iters"],
+                          err=r["err_max"]))
+    d = out.get("dolfinx_e2e", {})
+    if "total_s" in d:
+        rows_.append(dict(contender="DOLFINx (CG+GAMG)", dofs=d["dofs"], mesh_s=d["mesh_s"],
+                          space_s=d["space_s"], setup_solve_s=d["assemble_s"] + d["solve_s"],
+                          total_s=d["total_s"], compile_s=d["form_compile_s"],
+                          iters=d["iters"], err=d["err_max"]))
+        for r in rows_[:-1]:
+            r["dolfinx_over_pdekit"] = d["total_s"] / r["total_s"]
+    return rows_
+
+
+def e2e_table(rows_):
+    return H.table(rows_, [("contender", "contender", "s"), ("dofs", "DOFs", "d"),
+                           ("mesh_s", "mesh [s]", ".2f"),
+                           ("space_s", "space + problem [s]", ".2f"),
+                           ("setup_solve_s", "assembly + set-up + solve [s]", ".2f"),
+                           ("total_s", "total, compile apart [s]", ".2f"),
+                           ("compile_s", "compile [s]", ".1f"), ("iters", "iters", "d"),
+                           ("err", "max nodal err", ".2e"),
+                           ("dolfinx_over_pdekit", "DOLFINx / pdekit", ".2f")])
 
 
 def _brief(row):

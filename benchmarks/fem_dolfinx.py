@@ -20,9 +20,12 @@ H.pin_threads()
 
 import time  # noqa: E402
 
-import dolfinx  # noqa: E402, I001
+# the wheel's MPI must be loaded before the dolfinx bindings (libmpi.so.12 otherwise)
+import dolfinx_solver  # noqa: E402, F401
+
+# isort: split
+import dolfinx  # noqa: E402
 import dolfinx.fem.petsc  # noqa: E402
-import dolfinx_solver  # noqa: E402, F401  (orders MPI ahead of the bindings)
 import numpy as np  # noqa: E402
 import ufl  # noqa: E402
 from mpi4py import MPI  # noqa: E402
@@ -46,23 +49,40 @@ def direct_solver_type():
     return "petsc"
 
 
-def poisson(n, rtol, repeat, direct=True):
+def _setup(n):
+    """Mesh, P1 space, compiled forms and the Dirichlet condition; times of (mesh, space +
+    boundary DOFs, form compile)."""
     t0 = time.perf_counter()
     mesh = dolfinx.mesh.create_unit_square(MPI.COMM_SELF, n, n, dolfinx.mesh.CellType.triangle,
                                            diagonal=dolfinx.mesh.DiagonalType.right)
+    t1 = time.perf_counter()
     V = dolfinx.fem.functionspace(mesh, ("Lagrange", 1))
-    t_mesh = time.perf_counter() - t0
+    t2 = time.perf_counter()
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
     x = ufl.SpatialCoordinate(mesh)
     f = 2 * ufl.pi**2 * ufl.sin(ufl.pi * x[0]) * ufl.sin(ufl.pi * x[1])
-    t0 = time.perf_counter()
     a = dolfinx.fem.form(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
     L = dolfinx.fem.form(f * v * ufl.dx)
-    t_compile = time.perf_counter() - t0
+    t3 = time.perf_counter()
     mesh.topology.create_connectivity(1, 2)
     facets = dolfinx.mesh.exterior_facet_indices(mesh.topology)
     dofs = dolfinx.fem.locate_dofs_topological(V, 1, facets)
     bc = dolfinx.fem.dirichletbc(0.0, dofs, V)
+    t4 = time.perf_counter()  # boundary DOFs count as space set-up (pdekit: Poisson(...))
+    return mesh, V, a, L, bc, (t1 - t0, t2 - t1 + t4 - t3, t3 - t2)
+
+
+def _rhs(a, L, bc):
+    b = dolfinx.fem.petsc.assemble_vector(L)
+    dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[[bc]])
+    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    dolfinx.fem.petsc.set_bc(b, [bc])
+    return b
+
+
+def poisson(n, rtol, repeat, direct=True):
+    mesh, V, a, L, bc, (t_mesh, t_space, t_compile) = _setup(n)
+    t_mesh += t_space
     t0 = time.perf_counter()
     A = dolfinx.fem.petsc.create_matrix(a)
     t_sparsity = time.perf_counter() - t0
@@ -74,10 +94,7 @@ def poisson(n, rtol, repeat, direct=True):
 
     assemble()
     t_asm = H.timeit(assemble, repeat=repeat, max_time=60)
-    b = dolfinx.fem.petsc.assemble_vector(L)
-    dolfinx.fem.petsc.apply_lifting(b, [a], bcs=[[bc]])
-    b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-    dolfinx.fem.petsc.set_bc(b, [bc])
+    b = _rhs(a, L, bc)
     xy = V.tabulate_dof_coordinates()
     exact = np.sin(np.pi * xy[:, 0]) * np.sin(np.pi * xy[:, 1])
     row = {"n": n, "dofs": int(V.dofmap.index_map.size_global), "cells": 2 * n * n,
@@ -122,6 +139,36 @@ def poisson(n, rtol, repeat, direct=True):
     return row
 
 
+def e2e(n, rtol):
+    """Mesh -> solution, each stage timed (form compilation apart): the time-to-solution row
+    of fem_bench.py (same problem, CG+GAMG to the same rtol)."""
+    t = {}
+    mesh, V, a, L, bc, times = _setup(n)
+    t["mesh_s"], t["space_s"], t["form_compile_s"] = times
+    t0 = time.perf_counter()
+    A = dolfinx.fem.petsc.assemble_matrix(a, bcs=[bc])
+    A.assemble()
+    b = _rhs(a, L, bc)
+    t["assemble_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ksp = PETSc.KSP().create(MPI.COMM_SELF)
+    ksp.setOperators(A)
+    ksp.setType("cg")
+    ksp.getPC().setType("gamg")
+    ksp.setTolerances(rtol=rtol, atol=0.0, max_it=1000)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    xv = b.duplicate()
+    ksp.solve(b, xv)
+    t["solve_s"] = time.perf_counter() - t0
+    t["total_s"] = t["mesh_s"] + t["space_s"] + t["assemble_s"] + t["solve_s"]
+    xy = V.tabulate_dof_coordinates()
+    exact = np.sin(np.pi * xy[:, 0]) * np.sin(np.pi * xy[:, 1])
+    t.update(dofs=int(V.dofmap.index_map.size_global), iters=int(ksp.getIterationNumber()),
+             converged=bool(ksp.getConvergedReason() > 0),
+             err_max=float(np.abs(xv.array - exact).max()))
+    return t
+
+
 def main():
     args, spec = H.read_spec(__doc__.splitlines()[0])
     out = {"solver": f"DOLFINx {dolfinx.__version__} (PETSc {PETSc.Sys.getVersion()})",
@@ -129,6 +176,9 @@ def main():
            "threads": H.threads_summary(), "poisson": []}
     out["poisson"] = H.run_jobs(spec["poisson"], lambda job: poisson(
         job["n"], spec["rtol"], spec["repeat"], direct=job.get("direct", True)))
+    if spec.get("e2e"):
+        out["e2e"] = e2e(spec["e2e"]["n"], spec["rtol"])
+        print(out["e2e"], flush=True)
     H.write_json(out, args.out)
 
 

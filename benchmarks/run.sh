@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pdekit benchmark suite (`make bench`): NLSE (issue #3) and FEM (issue #4) against their peers.
 #
-#   bash benchmarks/run.sh [--quick] [--only nlse|fem] [--threads N]
+#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom] [--threads N]
 #
 # Creates the peer virtualenvs on first use (each peer in its own venv, never a pdekit
 # dependency), pins every contender to the same thread count and CPU cores, runs
@@ -61,6 +61,7 @@ fi
 for b in $ONLY; do
   case $b in
     nlse) make_venv "$BENCH/.venv-nlse" python3.11 "$BENCH/requirements-nlse.txt" ;;
+    rom) make_venv "$BENCH/.venv-rom" python3.11 "$BENCH/requirements-rom.txt" ;;
     fem) make_venv "$BENCH/.venv-fem" python3.11 "$BENCH/requirements-fem.txt"
          make_venv "$BENCH/.venv-dolfinx" "$PY312" "$BENCH/requirements-dolfinx.txt" ;;
   esac

@@ -153,6 +153,10 @@ def fem_section(d, cmd):
                    f"{_ok(s['darcy_target_5x_met'])} (best {best:.2f}x; mean-solution max "
                    f"relative difference vs scikit-fem "
                    f"{s['darcy_mean_u_max_rel_diff_vs_skfem']:.1e})")
+    if d.get("e2e_table_md"):  # issue #9: time to solution from the mesh, compile apart
+        out += ["", f"Time to solution (issue #9), P1 Poisson at n = {c['e2e_n']}: mesh, space, "
+                "problem, assembly, preconditioner set-up and solve (first-call compile apart; "
+                "DOLFINx's compile = FFCx forms):", "", d["e2e_table_md"]]
     return "\n".join(out)
 
 
@@ -162,6 +166,12 @@ def update(text: str, name: str, body: str) -> str:
     if pattern.search(text):
         return pattern.sub(lambda _: block, text)
     return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def rom_section(d, cmd):
+    from rom_bench import section  # the ROM benchmark formats its own section
+
+    return section(d, cmd)
 
 
 def main():
@@ -174,7 +184,7 @@ def main():
     text = path.read_text() if path.exists() else HEADER
     for f in args.files:
         d = json.loads(Path(f).read_text())
-        section = {"nlse": nlse_section, "fem": fem_section}[d["benchmark"]]
+        section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
     print(f"updated {path}")

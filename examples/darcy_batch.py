@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     import jax
 
+    import pdekit
+
     if args.x64:
-        jax.config.update("jax_enable_x64", True)
+        pdekit.enable_x64()
     import jax.numpy as jnp
     import numpy as np
 

@@ -28,9 +28,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.levels < 2 or args.n0 < 1:
         raise ValueError("--levels must be >= 2 and --n0 >= 1.")
 
-    import jax
+    import pdekit
 
-    jax.config.update("jax_enable_x64", True)  # errors down to 1e-8 need float64
+    pdekit.enable_x64()  # errors down to 1e-8 need float64
     import jax.numpy as jnp
     import numpy as np
 

@@ -7,7 +7,7 @@ from tests.helpers import example_main
 
 def test_two_soliton_example(tmp_path):
     main = example_main("nlse_two_soliton")
-    result = main(["--N", "512", "--dt", "0.02", "--frames", "11", "--x64", "--out", str(tmp_path)])
+    result = main(["--N", "512", "--dt", "0.02", "--frames", "11", "--out", str(tmp_path)])
     # Analytic Zakharov–Shabat shifts for the default pair: 2 ln|r| / A_j.
     assert result["shift1"] == pytest.approx(0.8803587, rel=0.01)
     assert result["shift2"] == pytest.approx(-0.5869058, rel=0.01)

@@ -14,7 +14,7 @@ from .. import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _compare, _demo, _nlse, _poisson
+    from . import _compare, _demo, _nlse, _poisson, _rom
 
     parser = argparse.ArgumentParser(
         prog="pdekit",
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _nlse.add_parser(problems)
     _poisson.add_parser(problems)
     _demo.add_parser(sub)
+    _rom.add_parser(sub)
     _compare.add_parser(sub)
     return parser
 

@@ -10,10 +10,12 @@ from typing import Any
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, time_dependent: bool = False) -> None:
-    """``--x64 --json --save --plot --overwrite --quiet`` (and nothing else)."""
-    parser.add_argument("--x64", action="store_true",
-                        help="compute in float64/complex128 "
-                        "(default: float32 unless JAX_ENABLE_X64=1)")
+    """``--float32 --x64 --json --save --plot --overwrite --quiet`` (and nothing else)."""
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--float32", action="store_true",
+                           help="compute in float32/complex64 (default: float64/complex128)")
+    precision.add_argument("--x64", action="store_true",
+                           help="float64/complex128 (the default; kept for compatibility)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the results")
     parser.add_argument("--save", metavar="FILE", help="write the results to FILE (.npz)")
@@ -25,12 +27,13 @@ def add_common_options(parser: argparse.ArgumentParser, *, time_dependent: bool 
 
 
 def prepare(args: argparse.Namespace) -> None:
-    """Apply global options before any array is created (x64, headless matplotlib)."""
+    """Apply global options before any array is created (float64 unless ``--float32``,
+    headless matplotlib)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    if getattr(args, "x64", False):
+    if hasattr(args, "float32"):
         from .._misc import enable_x64
 
-        enable_x64()
+        enable_x64(not args.float32)
     overwrite = getattr(args, "overwrite", False)
     for name in ("save", "plot"):
         path = getattr(args, name, None)

@@ -50,7 +50,7 @@ def add_parser(subparsers):
         "--rtol",
         type=float,
         default=None,
-        help="CG relative tolerance (default 1e-10 with --x64, else 1e-5)",
+        help="CG relative tolerance (default 1e-10, or 1e-5 with --float32)",
     )
     add_common_options(p)
     p.set_defaults(func=run)
@@ -122,7 +122,7 @@ def run(args):
     import jax.numpy as jnp
     import numpy as np
 
-    from .._misc import x64_enabled as u_dtype_is_64
+    from .._misc import x64_enabled
     from ..solvers import fem, linalg
     from ._common import emit_json
 
@@ -164,7 +164,7 @@ def run(args):
     A, b = jax.block_until_ready(system(problem))
     assemble_s = time.perf_counter() - t0
 
-    rtol = args.rtol or (1e-10 if u_dtype_is_64() else 1e-5)
+    rtol = args.rtol or (1e-10 if x64_enabled() else 1e-5)
     if args.solver == "direct":
         method = linalg.Direct()
     elif args.solver == "cg":

@@ -17,3 +17,4 @@ from ._registry import Generator as Generator
 from ._registry import Recipe as Recipe
 from ._registry import get_generator as get_generator
 from ._registry import register as register
+from ._snapshots import Snapshots as Snapshots

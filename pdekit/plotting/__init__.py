@@ -14,3 +14,7 @@ from ._nlse import plot_entropy as plot_entropy
 from ._nlse import plot_intensity as plot_intensity
 from ._nlse import plot_nlse_summary as plot_nlse_summary
 from ._nlse import plot_phase_space as plot_phase_space
+from ._rom import plot_estimator as plot_estimator
+from ._rom import plot_greedy as plot_greedy
+from ._rom import plot_reduced_vs_full as plot_reduced_vs_full
+from ._rom import plot_singular_values as plot_singular_values

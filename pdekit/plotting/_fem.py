@@ -1,7 +1,10 @@
 """Finite-element figures: mesh, solution, error, convergence and sample grids.
 
 Functions take a ``FunctionSpace``-like object (``space.mesh.points``, ``space.mesh.cells``,
-``space.element.order``, ``space.dof_coords``) and DOF values; matplotlib is imported lazily.
+``space.element.order``, ``space.dof_coords``) and DOF values; matplotlib is imported lazily
+and its backend is never switched. Whole-figure functions return the ``Figure``; the panel
+functions (``plot_mesh``, ``plot_solution``, ``plot_error``, ``plot_convergence``) draw on
+``ax`` (a new figure when None) and return the ``Axes`` (``ax.figure`` is the figure).
 P2 fields are drawn on the red-refined triangulation, whose nodes are exactly the P2 DOFs.
 """
 
@@ -11,9 +14,8 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # never switch the backend here: that is the caller's choice (the CLI and the tests set
+    # MPLBACKEND=Agg); a figure-returning function must not change global state
     import matplotlib.pyplot as plt
 
     return plt

@@ -1,7 +1,8 @@
 """Figures for NLSE runs: space-time intensity, conservation drift, phase space, entropies.
 
-Each function draws on a given matplotlib `Axes` (or a new figure) and returns the `Axes`;
-:func:`plot_nlse_summary` assembles the four into the 2x2 figure used by the CLI.
+Each panel function draws on a given matplotlib `Axes` (or on a new figure) and returns the
+`Axes`; :func:`plot_nlse_summary` assembles the four into the 2x2 figure used by the CLI and the
+example and returns the `Figure` (the caller saves it). Nothing here selects a backend.
 """
 
 from __future__ import annotations
@@ -14,13 +15,9 @@ import numpy as np
 def _axes(ax):
     if ax is not None:
         return ax
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    _, ax = plt.subplots(figsize=(5, 4))
-    return ax
+    return Figure(figsize=(5, 4)).add_subplot()
 
 
 def plot_intensity(x, ts, us, *, ax=None):
@@ -38,19 +35,21 @@ def plot_intensity(x, ts, us, *, ax=None):
     return ax
 
 
-def plot_conservation(ts, stats: dict[str, Any], *, ax=None):
-    """Semilog-y of |relative drift| of mass, momentum and Hamiltonian against time."""
+def plot_conservation(ts, drifts: dict[str, tuple[Any, str]], *, ax=None):
+    """Semilog-y of |relative drift| of the conserved quantities against time; `drifts` maps a
+    name to `(drift (T,), its scale in words)`
+    (:func:`pdekit.solvers.spectral.cases.conservation_drifts`: each relative to a scale that
+    is not ~0), and the legend says which scale."""
     ax = _axes(ax)
     ts = np.asarray(ts)
     floor = np.finfo(np.float64).eps * 1e-2
-    for key, label in (("mass_drift", "mass"), ("momentum_drift", "momentum"),
-                       ("hamiltonian_drift", "Hamiltonian")):
-        drift = np.abs(np.asarray(stats[key]))[1:]
-        ax.semilogy(ts[1:], np.maximum(drift, floor), label=label)
+    for name, (drift, how) in drifts.items():
+        drift = np.abs(np.asarray(drift))[1:]
+        ax.semilogy(ts[1:], np.maximum(drift, floor), label=f"{name}: {how}")
     ax.set_xlabel("t")
     ax.set_ylabel("|relative drift|")
     ax.set_title("conservation")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="x-small")
     return ax
 
 
@@ -97,23 +96,26 @@ def plot_entropy(ts, stats: dict[str, Any], *, ax=None):
     return ax
 
 
-def plot_nlse_summary(x, ts, us, stats: dict[str, Any], *, title: str = "", path=None):
-    """2x2 figure (intensity, conservation, phase space, entropy); saved to `path` if given.
-    Returns the figure."""
-    import matplotlib
+def plot_nlse_summary(x, ts, us, stats: dict[str, Any], *, drifts=None, title: str = ""):
+    """2x2 figure: intensity, conservation (`drifts`, default
+    :func:`~pdekit.solvers.spectral.cases.conservation_drifts` of `stats`), phase space,
+    entropy. `x` `(N,)`, `ts` `(T,)`, `us` `(T, N)` complex, `stats` from
+    :func:`~pdekit.solvers.spectral.diagnostics`. Returns the `Figure` (save it with
+    `fig.savefig`)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    if drifts is None:
+        from ..solvers.spectral import cases
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+        x_np = np.asarray(x)
+        drifts = cases.conservation_drifts(stats, float(x_np[-1] - x_np[0] + (x_np[1] - x_np[0])))
+    fig = Figure(figsize=(11, 8.5))
+    axes = fig.subplots(2, 2)
     plot_intensity(x, ts, us, ax=axes[0, 0])
-    plot_conservation(ts, stats, ax=axes[0, 1])
+    plot_conservation(ts, drifts, ax=axes[0, 1])
     plot_phase_space(x, ts, us, ax=axes[1, 0])
     plot_entropy(ts, stats, ax=axes[1, 1])
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
     return fig

@@ -132,10 +132,28 @@ def _to_csr(space: FunctionSpace, local: Array) -> CSRMatrix:
     return CSRMatrix(space.pattern, data)
 
 
+def operator_from_values(
+    space: FunctionSpace, a_q: Array, c_q: Array | None = None
+) -> CSRMatrix:
+    """Matrix of ``-div(a grad u) + c u`` from coefficient values at the quadrature points
+    (`(cells, q)` or `(cells, 1)`, as :func:`coefficient_at_quadrature` returns)."""
+    local = _local_stiffness(space, a_q)
+    if c_q is not None:
+        local = local + _local_mass(space, c_q)
+    return _to_csr(space, local)
+
+
+def load_from_values(space: FunctionSpace, f_q: Array) -> Float[Array, " dofs"]:
+    """Load vector ``int f phi_i dx`` from source values at the quadrature points."""
+    wf = jnp.broadcast_to(_weights(space, f_q), (space.num_cells, space.qweights.shape[0]))
+    local = wf @ space.phi  # (cells, k)
+    return jax.ops.segment_sum(local.ravel(), space.dofs_j.ravel(), num_segments=space.num_dofs)
+
+
 @eqx.filter_jit
 def assemble_stiffness(space: FunctionSpace, a: Coefficient = 1.0) -> CSRMatrix:
     """Stiffness matrix ``K_ij = int a grad(phi_j) . grad(phi_i) dx`` on `space.pattern`."""
-    return _to_csr(space, _local_stiffness(space, coefficient_at_quadrature(space, a, "a")))
+    return operator_from_values(space, coefficient_at_quadrature(space, a, "a"))
 
 
 @eqx.filter_jit
@@ -149,16 +167,11 @@ def assemble_operator(
     space: FunctionSpace, a: Coefficient = 1.0, c: Coefficient | None = None
 ) -> CSRMatrix:
     """Matrix of ``-div(a grad u) + c u`` (stiffness plus optional mass) in one scatter pass."""
-    local = _local_stiffness(space, coefficient_at_quadrature(space, a, "a"))
-    if c is not None:
-        local = local + _local_mass(space, coefficient_at_quadrature(space, c, "c"))
-    return _to_csr(space, local)
+    c_q = None if c is None else coefficient_at_quadrature(space, c, "c")
+    return operator_from_values(space, coefficient_at_quadrature(space, a, "a"), c_q)
 
 
 @eqx.filter_jit
 def assemble_load(space: FunctionSpace, f: Coefficient) -> Float[Array, " dofs"]:
     """Load vector ``b_i = int f phi_i dx``, shape `(num_dofs,)`."""
-    wf = _weights(space, coefficient_at_quadrature(space, f, "f"))
-    wf = jnp.broadcast_to(wf, (space.num_cells, space.qweights.shape[0]))
-    local = wf @ space.phi  # (cells, k)
-    return jax.ops.segment_sum(local.ravel(), space.dofs_j.ravel(), num_segments=space.num_dofs)
+    return load_from_values(space, coefficient_at_quadrature(space, f, "f"))

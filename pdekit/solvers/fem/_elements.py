@@ -71,6 +71,30 @@ class P2(AbstractElement):
     order: int = eqx.field(static=True, default=2)
 
 
+def _inverse_and_det(jac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and determinant of a stack of ``(cells, d, d)`` matrices, d <= 3, by the
+    adjugate (explicit formulas: several times faster than batched LAPACK calls at 1e6
+    cells, same values to round-off)."""
+    d = jac.shape[-1]
+    if d == 1:
+        det = jac[:, 0, 0]
+        return (1.0 / det)[:, None, None], det
+    inv = np.empty_like(jac)
+    if d == 2:
+        a, b, c, e = jac[:, 0, 0], jac[:, 0, 1], jac[:, 1, 0], jac[:, 1, 1]
+        det = a * e - b * c
+        r = 1.0 / det
+        inv[:, 0, 0], inv[:, 0, 1], inv[:, 1, 0], inv[:, 1, 1] = e * r, -b * r, -c * r, a * r
+        return inv, det
+    cols = [jac[:, :, i] for i in range(3)]
+    # rows of the inverse are the cross products of the columns, divided by the det
+    for i in range(3):
+        inv[:, i, :] = np.cross(cols[(i + 1) % 3], cols[(i + 2) % 3])
+    det = np.einsum("cd,cd->c", cols[0], inv[:, 0])
+    inv /= det[:, None, None]
+    return inv, det
+
+
 class _HostArrays:
     """Numpy arrays kept on the host, hashed by identity (a static field of jitted Modules)."""
 
@@ -142,9 +166,10 @@ class FunctionSpace(eqx.Module):
             cell_dofs = np.concatenate([mesh.cells, mesh.num_nodes + c2e], axis=1)
             coords = np.concatenate([mesh.points, mesh.points[edges].mean(axis=1)])
         k = cell_dofs.shape[1]
-        rows = np.repeat(cell_dofs, k, axis=1).ravel()
-        cols = np.tile(cell_dofs, (1, k)).ravel()
         n = coords.shape[0]
+        small = cell_dofs.astype(np.int32 if n < 2**31 - 1 else np.int64)  # 2x less to copy
+        rows = np.repeat(small, k, axis=1).ravel()
+        cols = np.tile(small, (1, k)).ravel()
         pattern, scatter = SparsityPattern.from_coo(rows, cols, (n, n))
         v = mesh.points[mesh.cells]
         jac = np.swapaxes(v[:, 1:, :] - v[:, :1, :], 1, 2)  # columns = edge vectors
@@ -161,8 +186,9 @@ class FunctionSpace(eqx.Module):
         )
         self.dofs_j = jnp.asarray(cell_dofs, dtype=idx)
         self.jac = jnp.asarray(jac, dtype=dtype)
-        self.inv_jac = jnp.asarray(np.linalg.inv(jac), dtype=dtype)
-        self.det = jnp.asarray(np.abs(np.linalg.det(jac)), dtype=dtype)
+        inv_jac, det = _inverse_and_det(jac)
+        self.inv_jac = jnp.asarray(inv_jac, dtype=dtype)
+        self.det = jnp.asarray(np.abs(det), dtype=dtype)
         self.origin = jnp.asarray(v[:, 0, :], dtype=dtype)
         self.qpoints = jnp.asarray(qp, dtype=dtype)
         self.qweights = jnp.asarray(qw, dtype=dtype)

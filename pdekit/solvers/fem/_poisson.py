@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import Array, Bool, Float
 
-from ..._misc import check_positive_int
+from ..._misc import check_finite_array, check_positive_int, is_tracer
 from .. import linalg
-from ._assembly import Coefficient, assemble_load, assemble_operator
+from .._batch import map_batched
+from ._assembly import (
+    Coefficient,
+    coefficient_at_quadrature,
+    load_from_values,
+    operator_from_values,
+)
 from ._bc import Dirichlet, FacetQuadrature, Neumann, Robin, _as_tuple, dirichlet_data
 from ._elements import FunctionSpace
 
@@ -39,8 +45,17 @@ class Poisson(eqx.Module):
     object serves a whole batch: ``jax.vmap(lambda a: problem.solve(a=a))(a_batch)``, and
     ``jax.grad`` flows to `a`, `c` and `f` through the adjoint solve.
 
-    **Raises:** `ValueError` if a boundary predicate selects nothing or, at solve time, if the
-    problem is singular (no Dirichlet or Robin part and no `c`).
+    **Steps** (public, for reduced-order models that need the affine terms separately):
+    :meth:`assemble` (volume and natural-boundary terms, no Dirichlet condition),
+    :meth:`eliminate` (symmetric Dirichlet elimination on the same pattern) and
+    :meth:`condense` (the reduced system on the free DOFs plus the lifting);
+    ``system(a, f, c) == eliminate(*assemble(a, f, c))``.
+
+    **Raises:** `ValueError` if a boundary predicate selects nothing or, before any solve,
+    if the problem is singular (no Dirichlet or Robin part and no `c`) or a coefficient
+    (`a`, `f`, `c`: arrays, or callables evaluated at the quadrature points) is not finite.
+    Under `jit` with traced coefficients the finiteness check runs at run time
+    (``eqx.error_if``, naming the argument).
     """
 
     space: FunctionSpace
@@ -52,7 +67,7 @@ class Poisson(eqx.Module):
     boundary_load: Float[Array, " dofs"]
     boundary_matrix: Float[Array, " nnz"]
     coercive: bool = eqx.field(static=True)
-    lifting: bool = eqx.field(static=True)
+    has_lifting: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -95,40 +110,137 @@ class Poisson(eqx.Module):
         self.boundary_load = jnp.asarray(load, dtype)
         self.boundary_matrix = jnp.asarray(mat, dtype)
         self.coercive = bool(fixed.size or robin)
-        self.lifting = bool(np.any(g != 0))  # nonzero Dirichlet data: move A g to the rhs
+        self.has_lifting = bool(np.any(g != 0))  # nonzero Dirichlet data: move A g to the rhs
 
-    @eqx.filter_jit
-    def system(
+    # ------------------------------------------------------------------ validation
+    def check_coefficients(
         self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
-    ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
-        """The SPD system ``(A, b)`` after Dirichlet elimination, on `space.pattern`."""
+    ) -> None:
+        """Eager checks of the coefficients, before any work (no-op for traced values).
+
+        **Raises:** `ValueError` naming `a`, `f` or `c` if it holds NaN/inf (callables are
+        evaluated at the quadrature points), or if the problem is singular (`c` is None and
+        there is no Dirichlet or Robin part)."""
         if not self.coercive and c is None:
             raise ValueError(
                 "the problem has no Dirichlet or Robin part, so it is singular without a "
                 "reaction term: pass `c` > 0 or add a Dirichlet/Robin condition."
             )
-        A = assemble_operator(self.space, a, c)
-        data = A.data + self.boundary_matrix
-        b = assemble_load(self.space, f) + self.boundary_load
-        g = self.dirichlet_values
-        # symmetric elimination (lifting): move A g to the right-hand side, then decouple
-        if self.lifting:
-            b = b - linalg.CSRMatrix(A.pattern, data).matvec(g)
-        b = jnp.where(self.free_mask, b, g)
-        # constrained rows/columns zeroed, unit diagonal (elementwise: no scatter)
-        decoupled = self.fixed_diagonal.astype(data.dtype)
-        data = jnp.where(self.keep, data, decoupled)
-        return linalg.CSRMatrix(A.pattern, data), b
+        for name, value in (("a", a), ("f", f), ("c", c)):
+            _check_finite_coefficient(self.space, name, value)
 
-    @eqx.filter_jit
+    # ------------------------------------------------------------------ steps
+    def assemble(
+        self,
+        a: Coefficient = 1.0,
+        f: Coefficient = 0.0,
+        c: Coefficient | None = None,
+        *,
+        boundary: bool = True,
+    ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
+        """The matrix and load ``(A, b)`` before any Dirichlet condition, on `space.pattern`.
+
+        ``A = int a grad u . grad v + c u v dx (+ int_R alpha u v ds)`` and
+        ``b = int f v dx (+ int_N h v ds + int_R g_R v ds)``. Linear in `a`, `c`, `f`, so
+        for ``a = sum_q theta_q a_q`` (e.g. per-cell indicators of the blocks of a thermal
+        block) ``A = sum_q theta_q A_q`` with ``A_q = assemble(a_q, 0.0, boundary=False)[0]``
+        plus the boundary part ``assemble(0.0, 0.0, boundary=True)``.
+
+        **Arguments:** `a`, `f`, `c` as in :meth:`solve`; `boundary`: include the Neumann
+        and Robin terms (default True; False gives the volume terms alone).
+
+        **Returns:** `A` (:class:`~pdekit.solvers.linalg.CSRMatrix`, `(num_dofs, num_dofs)`)
+        and `b` (shape `(num_dofs,)`), in `space.dtype`.
+        """
+        _check_finite_coefficients(self.space, a, f, c)
+        return _assemble(self, a, f, c, bool(boundary))
+
+    def eliminate(
+        self, A: linalg.CSRMatrix, b: Float[Array, " dofs"]
+    ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
+        """Symmetric Dirichlet elimination on the same sparsity pattern.
+
+        ``b' = where(free, b - A g, g)`` (the lifting of the Dirichlet data `g`), and `A'`
+        equals `A` on free rows and columns, with zero couplings and a unit diagonal on the
+        Dirichlet DOFs: ``A' = M A M + I_D`` with ``M = diag(free)``. So ``A'`` stays SPD
+        and ``solve(A', b')`` is the discrete solution, equal to `g` on Dirichlet DOFs.
+
+        **Arguments:** `A` on `space.pattern`, `b` of shape `(num_dofs,)` (from
+        :meth:`assemble`). **Returns:** `(A', b')`.
+        """
+        if not isinstance(A, linalg.CSRMatrix) or A.shape != self.space.pattern.shape:
+            raise ValueError(
+                f"`A` must be a CSRMatrix on the space's pattern {self.space.pattern.shape}, "
+                f"got {type(A).__name__} {getattr(A, 'shape', None)}."
+            )
+        if jnp.shape(b) != (self.space.num_dofs,):
+            raise ValueError(
+                f"`b` must have shape ({self.space.num_dofs},), got {jnp.shape(b)}. "
+                "For a batch use `jax.vmap`."
+            )
+        return _eliminate(self, A, b)
+
+    @property
+    def free_dofs(self) -> np.ndarray:
+        """Sorted indices of the DOFs without a Dirichlet condition (numpy)."""
+        return np.nonzero(np.asarray(self.free_mask))[0]
+
+    def condense(
+        self, A: linalg.CSRMatrix, b: Float[Array, " dofs"]
+    ) -> tuple[linalg.CSRMatrix, Float[Array, " free"]]:
+        """The reduced system on the free DOFs (like scikit-fem's ``condense``), eagerly.
+
+        ``A_ff = A[free][:, free]`` and ``b_f = b[free] - A[free, D] g``; the full
+        solution is ``expand(solve(A_ff, b_f))``. For reduced bases: project each affine
+        term ``A_q`` with ``condense(A_q, 0 * b)`` and its lifting ``-A_q[free, D] g`` is
+        ``condense(A_q, 0 * b)[1]``.
+
+        **Arguments:** `A`, `b` from :meth:`assemble` (concrete, not traced).
+
+        **Returns:** `A_ff` (a :class:`~pdekit.solvers.linalg.CSRMatrix` of shape
+        `(free, free)`) and `b_f` (shape `(free,)`).
+        """
+        if is_tracer(A.data) or is_tracer(b) or is_tracer(self.free_mask):
+            raise ValueError("`condense` builds a new sparsity pattern on the host: call it "
+                             "outside jit (use `eliminate` under jit).")
+        A, b = self.eliminate(A, b)  # same validation; lifting already moved to b
+        free = self.free_dofs
+        pattern = self.space.pattern
+        rows, cols = np.asarray(pattern.rows), np.asarray(pattern.cols)
+        fm = np.asarray(self.free_mask)
+        keep = np.nonzero(fm[rows] & fm[cols])[0]
+        new = np.full(self.space.num_dofs, -1, dtype=np.int64)
+        new[free] = np.arange(free.size)
+        # entries kept in CSR order stay sorted by (row, col) after renumbering
+        sub = linalg.SparsityPattern._from_unique(new[rows[keep]], new[cols[keep]],
+                                                  (free.size, free.size))
+        data = jnp.asarray(A.data)[jnp.asarray(keep)]
+        return linalg.CSRMatrix(sub, data), jnp.asarray(b)[jnp.asarray(free)]
+
+    def expand(self, u_free: Float[Array, " free"]) -> Float[Array, " dofs"]:
+        """Full DOF vector from free-DOF values: `u_free` there, the Dirichlet data `g`
+        elsewhere (inverse of the restriction in :meth:`condense`)."""
+        free = jnp.asarray(self.free_dofs)
+        if jnp.shape(u_free)[-1:] != (free.size,):
+            raise ValueError(f"`u_free` must have shape ({free.size},), got {jnp.shape(u_free)}.")
+        return self.dirichlet_values.astype(jnp.result_type(u_free)).at[free].set(u_free)
+
+    def system(
+        self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
+    ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
+        """The SPD system ``(A, b)`` after Dirichlet elimination, on `space.pattern`:
+        ``eliminate(*assemble(a, f, c))``."""
+        self.check_coefficients(a, f, c)
+        return _system(self, a, f, c)
+
     def solve_with_stats(
         self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
     ):
-        """Like :meth:`solve`, returning `(u, stats)` (see `linalg.solve_with_stats`)."""
-        A, b = self.system(a, f, c)
-        return linalg.solve_with_stats(A, b, self.method)
+        """Like :meth:`solve`, returning `(u, stats)` (see `linalg.solve_with_stats`;
+        ``stats["result"]`` is a :class:`~pdekit.solvers.RESULTS` member)."""
+        self.check_coefficients(a, f, c)
+        return _solve(self, a, f, c, True)
 
-    @eqx.filter_jit
     def solve(
         self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
     ) -> Float[Array, " dofs"]:
@@ -137,9 +249,13 @@ class Poisson(eqx.Module):
         **Arguments:** `a` diffusion coefficient (> 0), `f` source, `c` reaction (>= 0, or
         None for none); each a scalar, a `(cells,)`/`(num_dofs,)`/`(nodes,)` array or a
         callable of `x` of shape `(d, ...)`.
+
+        **Raises:** `ValueError` before any work for non-finite coefficients (see
+        :meth:`check_coefficients`); at run time (``eqx.error_if``) if the linear solve
+        fails or a traced coefficient is not finite.
         """
-        A, b = self.system(a, f, c)
-        return linalg.solve(A, b, self.method)
+        self.check_coefficients(a, f, c)
+        return _solve(self, a, f, c, False)
 
     def solve_batch(
         self,
@@ -150,9 +266,9 @@ class Poisson(eqx.Module):
         batch_size: int = 1,
         devices=None,
     ) -> Float[Array, "batch dofs"]:
-        """Solve for a batch of coefficient fields, fast: ``solve`` applied sample by sample
-        in chunks of `batch_size` (``jax.lax.map``, cache friendly) and the batch split
-        over `devices` (``jax.shard_map``), so several host devices use several CPU cores.
+        """Solve for a batch of coefficient fields, fast: :meth:`solve` applied sample by
+        sample through :func:`pdekit.solvers.map_batched` (chunks of `batch_size` with
+        ``jax.lax.map``, the batch split over `devices` with ``jax.shard_map``).
 
         **Arguments:**
         - `a`, `f`, `c`: as in :meth:`solve`, except that every *array* argument carries a
@@ -164,24 +280,22 @@ class Poisson(eqx.Module):
           Darcy, one core: 850 solves/s at 1, 670 at 4, 540 at 8, 160 for ``jax.vmap`` of
           all 256 — and as fast as any for `AMG` and `Direct`; on a GPU larger chunks should
           pay off, not measured).
-        - `devices`: sequence of JAX devices to split the batch over (``jax.shard_map``);
-          default: the first device only. On CPU, start Python with
-          ``XLA_FLAGS=--xla_force_host_platform_device_count=<cores>`` to get one device
-          per core. The batch is padded (by repeating its last sample) to a multiple of
-          the number of devices. *Known issue:* on XLA-CPU (jax 0.10.2) with 2 host devices,
-          AMG-CG (`max_coarse=100`) on a 64x64 Darcy batch hangs at run time with
-          `batch_size=4` (not with 1 or 2, nor with `max_coarse=10`; GMG-CG works at 1 and
-          4; a vmapped Cholesky alone does not hang); hence the single-device default.
+        - `devices`: sequence of JAX devices to split the batch over; default: the first
+          device only (see :func:`~pdekit.solvers.map_batched`). *Known issue:* on XLA-CPU
+          (jax 0.10.2) with 2 host devices, AMG-CG (`max_coarse=100`) on a 64x64 Darcy batch
+          hangs at run time with `batch_size=4` (not with 1 or 2, nor with `max_coarse=10`;
+          GMG-CG works at 1 and 4; a vmapped Cholesky alone does not hang); hence the
+          single-device default.
 
         **Returns:** `u`, shape `(B, num_dofs)`, equal to stacking ``solve`` per sample.
 
-        **Raises:** `ValueError` for `batch_size < 1`, no batched array argument, or
-        batched arguments of different lengths.
+        **Raises:** `ValueError` for `batch_size < 1`, no batched array argument, batched
+        arguments of different lengths, or a non-finite coefficient (naming it and the
+        first bad sample).
         """
-        batch_size = check_positive_int("batch_size", batch_size)
         args = {"a": a, "f": f, "c": c}
         batched = {
-            k: jnp.asarray(v) for k, v in args.items()
+            k: v for k, v in args.items()
             if v is not None and not callable(v) and jnp.ndim(v) >= 1
         }
         if not batched:
@@ -189,38 +303,120 @@ class Poisson(eqx.Module):
                 "solve_batch needs at least one array argument with a leading batch axis "
                 "(e.g. `a` of shape (B, cells)); for a single solve use `solve`."
             )
-        lengths = {k: v.shape[0] for k, v in batched.items()}
+        lengths = {k: jnp.shape(v)[0] for k, v in batched.items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"batched arguments have different leading lengths: {lengths}.")
-        n = next(iter(lengths.values()))
         shared = {k: v for k, v in args.items() if k not in batched}
-        devices = tuple(jax.devices()[:1] if devices is None else devices)
-        if len(devices) == 0:
-            raise ValueError("`devices` is empty.")
-        nd = len(devices)
-        pad = (-n) % nd
-        if pad:
-            batched = {
-                k: jnp.concatenate([v, jnp.repeat(v[-1:], pad, axis=0)])
-                for k, v in batched.items()
-            }
-        u = _batched_solve(self, batched, shared, batch_size, devices)
-        return u[:n]
+        if not self.coercive and c is None:
+            self.check_coefficients(c=None)  # raises: singular
+        for name, value in batched.items():
+            _check_finite_batch(name, value)
+        for name, value in shared.items():
+            _check_finite_coefficient(self.space, name, value)
+        batch_size = check_positive_int("batch_size", batch_size)
+        return map_batched(_solve_sample, batched, (self, shared), batch_size=batch_size,
+                           devices=devices)
 
 
-def _chunked(problem, shared, batch_size):
-    def one(sample):
-        return problem.solve(**sample, **shared)
+# ---------------------------------------------------------------------- validation helpers
+def _check_finite_coefficient(space, name: str, value) -> None:
+    """ValueError naming `name` if a concrete coefficient (or a callable's values at the
+    quadrature points) holds NaN/inf; traced values are checked at run time instead."""
+    if value is None:
+        return
+    if isinstance(value, (bool, int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"`{name}` must be finite, got {value}.")
+        return
+    if callable(value):
+        if is_tracer(space.origin):
+            return
+        vals = coefficient_at_quadrature(space, value, name)
+        if is_tracer(vals):
+            return
+        if not bool(jnp.all(jnp.isfinite(vals))):
+            raise ValueError(
+                f"callable `{name}` returned non-finite values (NaN or inf) at "
+                f"{int(jnp.sum(~jnp.isfinite(vals)))} quadrature point(s)."
+            )
+        return
+    check_finite_array(name, value)
 
-    return lambda batched: jax.lax.map(one, batched, batch_size=batch_size)
+
+def _check_finite_coefficients(space, a, f, c) -> None:
+    for name, value in (("a", a), ("f", f), ("c", c)):
+        _check_finite_coefficient(space, name, value)
+
+
+def _check_finite_batch(name: str, value) -> None:
+    if is_tracer(value):
+        return
+    arr = np.asarray(value)
+    ok = np.isfinite(arr).reshape(arr.shape[0], -1).all(axis=1)
+    if not ok.all():
+        raise ValueError(
+            f"`{name}` contains non-finite values (NaN or inf) in {int((~ok).sum())} "
+            f"sample(s), first sample {int(np.nonzero(~ok)[0][0])}."
+        )
+
+
+def _finite_or_error(x, values, name: str):
+    """``x``, raising at run time (traced `values`) if `values` has a NaN/inf."""
+    return eqx.error_if(
+        x, jnp.logical_not(jnp.all(jnp.isfinite(values))),
+        f"`{name}` contains non-finite values (NaN or inf) at the quadrature points.",
+    )
+
+
+# ---------------------------------------------------------------------- jitted kernels
+@eqx.filter_jit
+def _assemble(problem: Poisson, a, f, c, boundary: bool):
+    space = problem.space
+    a_q = coefficient_at_quadrature(space, a, "a")
+    c_q = None if c is None else coefficient_at_quadrature(space, c, "c")
+    f_q = coefficient_at_quadrature(space, f, "f")
+    A = operator_from_values(space, a_q, c_q)
+    data, b = A.data, load_from_values(space, f_q)
+    if boundary:
+        data = data + problem.boundary_matrix
+        b = b + problem.boundary_load
+    # run-time finiteness checks for traced coefficients (eager ones were checked already)
+    data = _finite_or_error(data, a_q, "a")
+    if c_q is not None:
+        data = _finite_or_error(data, c_q, "c")
+    b = _finite_or_error(b, f_q, "f")
+    return linalg.CSRMatrix(A.pattern, data), b
 
 
 @eqx.filter_jit
-def _batched_solve(problem, batched, shared, batch_size, devices):
-    fn = _chunked(problem, shared, batch_size)
-    if len(devices) == 1:
-        return fn(batched)
-    mesh = Mesh(np.asarray(devices), ("batch",))
-    spec = PartitionSpec("batch")
-    batched = jax.lax.with_sharding_constraint(batched, NamedSharding(mesh, spec))
-    return jax.shard_map(fn, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)(batched)
+def _eliminate(problem: Poisson, A: linalg.CSRMatrix, b):
+    g = problem.dirichlet_values.astype(b.dtype)
+    data = A.data
+    # symmetric elimination (lifting): move A g to the right-hand side, then decouple
+    if problem.has_lifting:
+        b = b - linalg.CSRMatrix(A.pattern, data).matvec(g)
+    b = jnp.where(problem.free_mask, b, g)
+    # constrained rows/columns zeroed, unit diagonal (elementwise: no scatter)
+    decoupled = problem.fixed_diagonal.astype(data.dtype)
+    data = jnp.where(problem.keep, data, decoupled)
+    return linalg.CSRMatrix(A.pattern, data), b
+
+
+@eqx.filter_jit
+def _system(problem: Poisson, a, f, c):
+    A, b = _assemble(problem, a, f, c, True)
+    return _eliminate(problem, A, b)
+
+
+@eqx.filter_jit
+def _solve(problem: Poisson, a, f, c, with_stats: bool):
+    A, b = _system(problem, a, f, c)
+    x, stats = linalg.solve_with_stats(A, b, problem.method)
+    return (x, stats) if with_stats else x
+
+
+def _solve_sample(sample: dict, shared: tuple) -> Array:
+    """One sample of :meth:`Poisson.solve_batch` (module level: one compiled map)."""
+    problem, coefficients = shared
+    args = {"a": 1.0, "f": 0.0, "c": None, **coefficients, **sample}
+    return _solve(problem, args["a"], args["f"], args["c"], False)

@@ -31,6 +31,7 @@ import scipy.sparse as sps
 
 from ..._misc import check_positive_int, is_tracer
 from ._base import AbstractPreconditioner
+from ._chebyshev import chebyshev_smoother
 from ._sparse import CSRMatrix, SparsityPattern, matvec_operator
 
 
@@ -347,55 +348,26 @@ class AMG(AbstractPreconditioner):
 
     def operator(self, A: CSRMatrix):
         ops = self.coarse_operators(A)
-        smoothers = [_chebyshev_setup(op) for op in ops[:-1]]
-        matvecs = [matvec_operator(op) for op in ops[:-1]]
+        degree, ratio = self.degree, self.lower_ratio
+        matvecs = [matvec_operator(op) for op in ops[:-1]]  # DIA diagonals extracted once
+        smoothers = [
+            chebyshev_smoother(mv, op.diagonal(),
+                               _segsum(jnp.abs(op.data), op.pattern.rows, op.shape[0]),
+                               degree=degree, lower_ratio=ratio)
+            for mv, op in zip(matvecs, ops[:-1])
+        ]
         coarse = ops[-1].todense()
         chol = jnp.linalg.cholesky(coarse)
-        degree, ratio = self.degree, self.lower_ratio
 
         def vcycle(level, r):
             if level == len(self.levels):
                 return jsl.cho_solve((chol, True), r)
-            op, lev = matvecs[level], self.levels[level]
+            lev, smooth = self.levels[level], smoothers[level]
             P = CSRMatrix(lev.P.pattern, lev.P.data.astype(r.dtype))
             R = CSRMatrix(lev.R.pattern, lev.R.data.astype(r.dtype))
-            inv_diag, lam = smoothers[level]
-            x = _chebyshev(op, inv_diag, lam, ratio, degree, None, r)
-            rc = R.matvec(r - op(x))
+            x = smooth(None, r)
+            rc = R.matvec(r - matvecs[level](x))
             x = x + P.matvec(vcycle(level + 1, rc))
-            return _chebyshev(op, inv_diag, lam, ratio, degree, x, r)
+            return smooth(x, r)
 
         return lambda r: vcycle(0, r)
-
-
-
-def _chebyshev_setup(A: CSRMatrix):
-    """Inverse diagonal and a guaranteed upper bound of the spectrum of ``D^{-1} A``
-    (Gershgorin: max row sum of ``|a_ij| / a_ii``)."""
-    d = A.diagonal()
-    inv = 1 / jnp.where(d > 0, d, 1)
-    rowsum = _segsum(jnp.abs(A.data), A.pattern.rows, A.shape[0])
-    lam = jnp.max(rowsum * inv)
-    return inv, lam
-
-
-def _chebyshev(A, inv_diag, lam_max, ratio, degree, x, b):
-    """(``A`` is the matvec function.) ``degree`` steps of Chebyshev iteration for ``A x = b``
-    preconditioned by ``D^{-1}``, targeting eigenvalues in ``[lam_max/ratio, lam_max]``;
-    ``x=None`` means a zero initial guess (one matvec fewer). The update is a fixed
-    polynomial in ``D^{-1} A``, hence self-adjoint in the A-inner product (symmetric
-    V-cycle)."""
-    theta = 0.5 * lam_max * (1 + 1 / ratio)
-    delta = 0.5 * lam_max * (1 - 1 / ratio)
-    sigma = theta / delta
-    rho = 1 / sigma
-    res = b if x is None else b - A(x)
-    d = inv_diag * res / theta
-    for i in range(degree):
-        x = d if x is None else x + d
-        if i + 1 < degree:
-            res = res - A(d)
-            rho_new = 1 / (2 * sigma - rho)
-            d = (rho_new * rho) * d + (2 * rho_new / delta) * (inv_diag * res)
-            rho = rho_new
-    return x

@@ -38,8 +38,8 @@ import jax.scipy.linalg as jsl
 import numpy as np
 
 from ..._misc import check_finite_scalar, check_positive_int, is_tracer
-from ._amg import _chebyshev
 from ._base import AbstractPreconditioner
+from ._chebyshev import chebyshev_smoother
 from ._sparse import CSRMatrix, _dia_values
 
 # stencil offsets (dy, dx): the 7-point stencil of P1 on the (1,1)-diagonal triangulation
@@ -145,15 +145,6 @@ def _restrict(r, bilinear: bool):
     if bilinear:
         return out + half * half * (oo + oo_left + _shift(oo, -2, False) + oo_diag)
     return out + half * (oo + oo_diag)
-
-
-def _chebyshev_setup(offsets, S):
-    """Inverse diagonal and the Gershgorin bound ``max_i sum_j |a_ij| / a_ii`` of the
-    spectrum of ``D^{-1} A``."""
-    d = S[offsets.index((0, 0))]
-    inv = 1 / jnp.where(d > 0, d, 1)
-    lam = jnp.max(sum(jnp.abs(S[k]) for k in range(len(offsets))) * inv)
-    return inv, lam
 
 
 def _dense_from_stencil(offsets, S):
@@ -302,26 +293,26 @@ class GMG(AbstractPreconditioner):
             A = CSRMatrix(A.pattern, A.data.astype(self.dtype))
         ops = self.coarse_operators(A)
         bilinear = not set(ops[0][0]) <= set(_HEX)
-        smoothers = [_chebyshev_setup(off, S) for off, S in ops[:-1]]
+        degree, ratio = self.degree, self.lower_ratio
+        smoothers = []
+        for off, S in ops[:-1]:
+            smoothers.append(chebyshev_smoother(
+                lambda x, off=off, S=S: _stencil_apply(off, S, x), S[off.index((0, 0))],
+                sum(jnp.abs(S[k]) for k in range(len(off))), degree=degree, lower_ratio=ratio))
         dense = _dense_from_stencil(*ops[-1])
         chol = jnp.linalg.cholesky(dense)
         inv = jsl.cho_solve((chol, True), jnp.eye(dense.shape[0], dtype=dense.dtype))
         inv = 0.5 * (inv + inv.T)
-        degree, ratio = self.degree, self.lower_ratio
 
         def vcycle(level, r):
             if level == len(ops) - 1:
                 return (inv @ r.reshape(-1)).reshape(r.shape)
             off, S = ops[level]
-            inv_diag, lam = smoothers[level]
-
-            def apply(x):
-                return _stencil_apply(off, S, x)
-
-            x = _chebyshev(apply, inv_diag, lam, ratio, degree, None, r)
-            rc = _restrict(r - apply(x), bilinear)
+            smooth = smoothers[level]
+            x = smooth(None, r)
+            rc = _restrict(r - _stencil_apply(off, S, x), bilinear)
             x = x + _prolong(vcycle(level + 1, rc), bilinear)
-            return _chebyshev(apply, inv_diag, lam, ratio, degree, x, r)
+            return smooth(x, r)
 
         def precondition(r):
             z = vcycle(0, r.reshape(self.grid_shape).astype(dense.dtype))

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..._misc import check_finite_array
+from .._solution import RESULTS
 from ._base import AbstractLinearMethod, Stats
 from ._sparse import CSRMatrix
 
@@ -46,8 +47,11 @@ def solve_with_stats(
 ) -> tuple[Float[Array, " n"], Stats]:
     """Solve ``A x = b`` and return ``(x, stats)``.
 
-    Same as :func:`solve`; `stats` is a dict of arrays: `num_steps` (int32, iterations;
-    0 for :class:`Direct`), `residual_norm` (``||b - A x||_2``) and `converged` (bool).
+    Same as :func:`solve`; `stats` is a dict: `num_steps` (int32, iterations; 0 for
+    :class:`Direct`), `residual_norm` (the true ``||b - A x||_2``), `converged` (bool) and
+    `result` (a :class:`~pdekit.solvers.RESULTS` member: ``RESULTS.successful`` or
+    ``RESULTS.linear_solve_failed``, as the spectral solvers report; with ``throw=False``
+    test ``stats["result"] == RESULTS.successful``).
     """
     _validate(A, b, method)
     return _solve(A, b, method, throw)
@@ -104,7 +108,10 @@ def _solve(A: CSRMatrix, b, method: AbstractLinearMethod, throw: bool):
         symmetric=method.symmetric,
         has_aux=True,
     )
+    result = RESULTS.where(stats["converged"], RESULTS.successful, RESULTS.linear_solve_failed)
+    stats = dict(stats, result=result)
     if throw:
-        x = eqx.error_if(x, jnp.logical_not(stats["converged"]), method.failure_message())
+        # the method's own message says more than RESULTS.linear_solve_failed's
+        x = eqx.error_if(x, result != RESULTS.successful, method.failure_message())
     return x, stats
 

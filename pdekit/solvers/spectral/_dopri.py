@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import diffrax
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+from jaxtyping import Array
 
+from ..._misc import check_finite_scalar
 from .._solution import RESULTS
-from ._base import AbstractAdaptiveMethod
+from ._base import AbstractAdaptiveMethod, _tolerance_leaf
+from ._controller import PIController
 
 
 class Dopri8(AbstractAdaptiveMethod):
@@ -25,7 +30,9 @@ class Dopri8(AbstractAdaptiveMethod):
     stability-limited at fine grids), for one extra complex exponential per stage. The price
     is a phase $\beta k^2 (t-t_0)/2$ that grows with time, so round-off in it is
     $\sim\epsilon\,\beta k_{max}^2 (t-t_0)$: negligible in float64, noticeable in float32 on
-    long windows (run such windows in chunks, as the CLI does). The state is the
+    long windows (run such windows in chunks, as the CLI does). For a problem whose symbol is
+    not imaginary (dissipative: heat, Burgers, KS) the inverse propagator $e^{-\mathcal L\tau}$
+    grows with $\tau$ and overflows for stiff symbols: use ETDRK4 there. The state is the
     unitary-normalised $\hat v/\sqrt{N}$ stored as a real
     `(2, N)` array, so that `atol` is an RMS error of $\psi$ in physical units (Parseval) and
     diffrax sees a real state.
@@ -35,42 +42,53 @@ class Dopri8(AbstractAdaptiveMethod):
     - `rtol`, `atol`: relative and absolute tolerances (default: 1e-10 and 1e-12 in float64,
       1e-5 and 1e-7 in float32). An `rtol` below 10 machine epsilons of the state's dtype
       is rejected by `solve` (call `pdekit.enable_x64()` for tighter ones).
-    - `pcoeff`, `icoeff`, `dcoeff`: PID controller coefficients (default: I-controller).
+    - `pcoeff`, `icoeff`, `safety`, `factormin`, `factormax`: the :class:`PIController`
+      shared with the Lawson methods (default: I-controller), passed to
+      `diffrax.PIDController`; `dcoeff`: its derivative coefficient (default 0).
     """
 
     order: ClassVar[int] = 8
-    rtol: float | None = eqx.field(static=True, default=None)
-    atol: float | None = eqx.field(static=True, default=None)
-    pcoeff: float = eqx.field(static=True, default=0.0)
-    icoeff: float = eqx.field(static=True, default=1.0)
-    dcoeff: float = eqx.field(static=True, default=0.0)
+    rtol: Array | None
+    atol: Array | None
+    controller: PIController
+    dcoeff: float = eqx.field(static=True)
 
-    def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps):
+    def __init__(self, rtol=None, atol=None, *, pcoeff: float = 0.0, icoeff: float = 1.0,
+                 dcoeff: float = 0.0, safety: float = 0.9, factormin: float = 0.2,
+                 factormax: float = 10.0):
+        self.rtol = _tolerance_leaf("rtol", rtol)
+        self.atol = _tolerance_leaf("atol", atol)
+        self.controller = PIController(pcoeff=pcoeff, icoeff=icoeff, safety=safety,
+                                       factormin=factormin, factormax=factormax)
+        self.dcoeff = check_finite_scalar("dcoeff", dcoeff)
+
+    def integrate(self, problem, u_hat0, t0, ts, dt0, max_steps, tolerances):
         """Integrate from `t0` and return `(u_hats at ts, num_steps, num_accepted,
         num_rejected, result)`."""
-        grid = problem.grid
-        real = grid.dtype
-        rtol, atol = self.tolerances(jnp.real(u_hat0).dtype)
+        rtol, atol = tolerances
         symbol = problem.linear_symbol
-        scale = jnp.sqrt(jnp.asarray(grid.num_points, dtype=real))
+        unitary = problem.linear_symbol_is_imaginary
+        scale = math.sqrt(problem.grid.size)  # a Python float: weakly typed
 
         def vector_field(t, y, args):
-            # |exp(L tau)| = 1 for real beta, so exp(-L tau) = conj(exp(L tau)).
-            prop = jnp.exp(symbol * (t - t0))
-            v_hat = (y[0] + 1j * y[1]) * scale
-            dv = jnp.conj(prop) * problem.nonlinear(prop * v_hat) / scale
+            prop = jnp.exp(symbol * (t - t0).astype(symbol.dtype))
+            # |exp(L tau)| = 1 for an imaginary symbol, so exp(-L tau) = conj(exp(L tau)).
+            inverse = jnp.conj(prop) if unitary else jnp.exp(-symbol * (t - t0).astype(
+                symbol.dtype))
+            v_hat = jax.lax.complex(y[0], y[1]) * scale
+            dv = inverse * problem.nonlinear(prop * v_hat) / scale
             return jnp.stack([dv.real, dv.imag])
 
         y0 = u_hat0 / scale
         y0 = jnp.stack([y0.real, y0.imag])
-        controller = diffrax.PIDController(rtol=rtol, atol=atol, pcoeff=self.pcoeff,
-                                           icoeff=self.icoeff, dcoeff=self.dcoeff)
+        controller = self.controller.to_diffrax(rtol, atol, dcoeff=self.dcoeff)
         sol = diffrax.diffeqsolve(
             diffrax.ODETerm(vector_field), diffrax.Dopri8(), t0, ts[-1], dt0, y0,
             saveat=diffrax.SaveAt(ts=ts), stepsize_controller=controller,
             max_steps=max_steps, throw=False)
-        v_hats = (sol.ys[:, 0] + 1j * sol.ys[:, 1]) * scale
-        u_hats = jnp.exp(symbol[None, :] * (ts[:, None] - t0)) * v_hats
+        v_hats = jax.lax.complex(sol.ys[:, 0], sol.ys[:, 1]) * scale
+        tau = (ts - t0).astype(symbol.dtype).reshape((-1,) + (1,) * symbol.ndim)
+        u_hats = jnp.exp(symbol[None] * tau) * v_hats
         ok = sol.result == diffrax.RESULTS.successful
         max_reached = sol.result == diffrax.RESULTS.max_steps_reached
         result = RESULTS.where(
@@ -79,5 +97,3 @@ class Dopri8(AbstractAdaptiveMethod):
         stats = sol.stats
         return (u_hats, stats["num_steps"], stats["num_accepted_steps"],
                 stats["num_rejected_steps"], result)
-
-

@@ -7,7 +7,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Complex
+from jaxtyping import Array, Inexact
 
 from ..._misc import check_positive_int
 from ._base import AbstractFixedStepMethod
@@ -20,9 +20,10 @@ class ETDRK4(AbstractFixedStepMethod):
     The linear part $\mathcal{L}$ (diagonal in Fourier space) is integrated exactly; the
     coefficients $f_1, f_2, f_3, Q$ are means of their defining expressions over
     `num_contour_points` points on the unit circle around each $h\mathcal{L}(k)$, which avoids the
-    cancellation of the closed forms near $h\mathcal{L} = 0$. $\mathcal{L} = -i\beta k^2/2$ is
-    imaginary, so the full circle is used (not the half circle + real part of the paper, which
-    needs real $\mathcal{L}$). 4 nonlinear evaluations (8 FFTs) per step; mass is not conserved
+    cancellation of the closed forms near $h\mathcal{L} = 0$. The full circle is used (not the
+    half circle + real part of the paper, which needs real $\mathcal{L}$), so real
+    (dissipative, e.g. Kuramoto–Sivashinsky), imaginary (dispersive, NLSE, KdV) and complex
+    symbols are all handled. 4 nonlinear evaluations (8 FFTs) per step; mass is not conserved
     exactly (drift $O(h^4)$ per unit time).
 
     **Arguments:**
@@ -38,19 +39,21 @@ class ETDRK4(AbstractFixedStepMethod):
 
     def coefficients(self, problem, h):
         symbol = problem.linear_symbol
-        hl = symbol * h
+        hc = jnp.asarray(h).astype(symbol.dtype)
+        hl = symbol * hc
         m = self.num_contour_points
         roots = jnp.asarray(np.exp(2j * np.pi * (np.arange(m) + 0.5) / m), dtype=hl.dtype)
-        lr = hl[:, None] + roots[None, :]
+        lr = hl[..., None] + roots.reshape((1,) * hl.ndim + (m,))
         elr = jnp.exp(lr)
         lr3 = lr**3
-        q = h * jnp.mean((jnp.exp(lr / 2) - 1.0) / lr, axis=1)
-        f1 = h * jnp.mean((-4.0 - lr + elr * (4.0 - 3.0 * lr + lr * lr)) / lr3, axis=1)
-        f2 = h * jnp.mean((2.0 + lr + elr * (lr - 2.0)) / lr3, axis=1)
-        f3 = h * jnp.mean((-4.0 - 3.0 * lr - lr * lr + elr * (4.0 - lr)) / lr3, axis=1)
+        q = hc * jnp.mean((jnp.exp(lr / 2) - 1.0) / lr, axis=-1)
+        f1 = hc * jnp.mean((-4.0 - lr + elr * (4.0 - 3.0 * lr + lr * lr)) / lr3, axis=-1)
+        f2 = hc * jnp.mean((2.0 + lr + elr * (lr - 2.0)) / lr3, axis=-1)
+        f3 = hc * jnp.mean((-4.0 - 3.0 * lr - lr * lr + elr * (4.0 - lr)) / lr3, axis=-1)
         return jnp.exp(hl), jnp.exp(hl / 2), q, f1, f2, f3
 
-    def step(self, problem, coeffs, u_hat: Complex[Array, " N"]) -> Complex[Array, " N"]:
+    def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]
+             ) -> Inexact[Array, " *spectral"]:
         e, e2, q, f1, f2, f3 = coeffs
         nv = problem.nonlinear(u_hat)
         a = e2 * u_hat + q * nv

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax.numpy as jnp
-from jaxtyping import Array, Complex
+from jaxtyping import Array, Inexact
 
 from ._base import AbstractFixedStepMethod
+from ._problem import exp_symbol
 
 # Yoshida (1990) / Forest–Ruth (1990) weights: the symmetric composition
 # S(w1 h) S(w0 h) S(w1 h) of a symmetric 2nd-order method S is 4th order.
@@ -32,19 +32,17 @@ def _palindrome(half: tuple[float, ...]) -> tuple[float, ...]:
 
 
 def _composition_step(problem, propagators, nonlinear_dts, u_hat):
-    """Alternate linear flows (exact, diagonal in Fourier space) and nonlinear flows (exact phase
-    rotations in physical space): L(a_0) N(b_0) L(a_1) ... N(b_{m-1}) L(a_m).
+    """Alternate linear flows (exact, diagonal in Fourier space) and nonlinear flows (exact, in
+    physical space: `problem.nonlinear_flow`): L(a_0) N(b_0) L(a_1) ... N(b_{m-1}) L(a_m).
 
-    The nonlinear flow of $i\\psi_t = -\\gamma|\\psi|^2\\psi$ is the rotation
+    For the NLSE the nonlinear flow of $i\\psi_t = -\\gamma|\\psi|^2\\psi$ is the rotation
     $\\psi e^{i\\gamma|\\psi|^2 b}$ (:meth:`NLSE.nonlinear_flow`)."""
-    grid = problem.grid
     u_hat = propagators[0] * u_hat
     for i, dt_nl in enumerate(nonlinear_dts):
-        psi = grid.ifft(u_hat)
-        psi = problem.nonlinear_flow(psi, dt_nl)
+        u = problem.nonlinear_flow(problem.to_physical(u_hat), dt_nl)
         # The mask (dealiasing/filter) acts after the nonlinear sub-step, which is where new
         # high wavenumbers are created.
-        u_hat = propagators[i + 1] * problem.apply_mask(grid.fft(psi))
+        u_hat = propagators[i + 1] * problem.apply_mask(problem.to_fourier(u))
     return u_hat
 
 
@@ -56,15 +54,23 @@ class _Composition(AbstractFixedStepMethod):
 
     _weights: ClassVar[tuple[float, ...]]
 
+    def check_problem(self, problem):
+        if not problem.has_nonlinear_flow:
+            raise ValueError(
+                f"`{type(self).__name__}` is a split-step method and needs the exact nonlinear "
+                f"flow `nonlinear_flow(u, dt)`, which {type(problem).__name__} does not define; "
+                "use ETDRK4, LawsonRK4/LawsonRK8 or LawsonDOP853 instead.")
+
     def coefficients(self, problem, h):
         w = self._weights
         linear = (0.5 * w[0],) + tuple(0.5 * (a + b) for a, b in zip(w[:-1], w[1:])) + (
             0.5 * w[-1],)
         symbol = problem.linear_symbol
-        propagators = tuple(jnp.exp(symbol * (a * h)) for a in linear)
+        propagators = tuple(exp_symbol(symbol, a * h) for a in linear)
         return propagators, tuple(b * h for b in w)
 
-    def step(self, problem, coeffs, u_hat: Complex[Array, " N"]) -> Complex[Array, " N"]:
+    def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]
+             ) -> Inexact[Array, " *spectral"]:
         return _composition_step(problem, *coeffs, u_hat)
 
 

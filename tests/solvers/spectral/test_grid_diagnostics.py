@@ -25,7 +25,7 @@ def test_spectral_derivative_is_exact_for_trig_polynomials():
     x = grid.x
     kk = 2 * math.pi / 3.0 * 5
     u = jnp.sin(kk * x)
-    du = grid.ifft(1j * grid.k_derivative * grid.fft(u)).real
+    du = grid.ifft(1j * grid.k_derivative.astype(jnp.complex128) * grid.fft(u)).real
     np.testing.assert_allclose(du, kk * jnp.cos(kk * x), atol=1e-11)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from pdekit.solvers import RESULTS
 from pdekit.solvers import spectral as sp
+from pdekit.solvers.spectral._lawson import propagators
 
 from ...helpers import convergence_rate
 
@@ -41,11 +42,11 @@ def test_local_error_is_order_9(make):
     hs = np.array([0.14, 0.1, 0.07, 0.05])
     errors = []
     for h in hs:
-        k1 = problem.nonlinear(u_hat) if method._fsal else None
-        u_new, k_next, _ = method._attempt(problem.nonlinear, method._propagators(phase, h),
-                                           u_hat, k1, h)
+        k1 = problem.nonlinear(u_hat) if method._tableau.fsal else None
+        props = propagators(method._tableau, phase, h, True)
+        u_new, k_next, _ = method._attempt(problem.nonlinear, props, u_hat, k1, h)
         errors.append(float(jnp.max(jnp.abs(grid.ifft(u_new) - case.exact(grid, h)))))
-        if method._fsal:  # first same as last: the carried evaluation is N(u_new)
+        if method._tableau.fsal:  # first same as last: the carried evaluation is N(u_new)
             np.testing.assert_allclose(k_next, problem.nonlinear(u_new), rtol=0, atol=1e-12)
     slope = convergence_rate(hs, errors)
     assert 7.8 < slope < 10.0, (slope, errors)
@@ -214,3 +215,76 @@ def test_rejected_clipped_step_shrinks():
                    saveat=ts, max_steps=5000, throw=False)
     assert sol.result == RESULTS.successful
     assert int(sol.stats["num_steps"]) < 1000, int(sol.stats["num_steps"])
+
+
+# --- order of the 8th-order solutions, with negative controls --------------------------------
+# The adaptive methods and the fixed-step Lawson methods share one stage kernel
+# (`_lawson.lawson_step`), so stepping a tableau with a fixed step through `_Lawson` measures
+# the global order of exactly the solution the adaptive loop advances.
+@functools.cache
+def _order_reference():
+    case = sp.cases.soliton(amplitude=1.5, velocity=1.0, position=-1.0, domain_length=40.0)
+    grid = sp.FourierGrid(128, 40.0)
+    problem, u0 = case.problem(grid), case.u0(grid)
+    ref = sp.solve(problem, sp.Dopri8(rtol=1e-13, atol=1e-14), u0, 1.0).us[-1]
+    return problem, u0, ref
+
+
+def _fixed_step_rate(tableau, dts=(0.1, 0.0625, 0.05, 0.04)):
+    from pdekit.solvers.spectral._lawson import _Lawson
+
+    class Fixed(_Lawson):
+        order = 8
+        _tableau = tableau
+
+    problem, u0, ref = _order_reference()
+    errors = [float(jnp.max(jnp.abs(sp.solve(problem, Fixed(), u0, 1.0, dt=dt).us[-1] - ref)))
+              for dt in dts]
+    assert errors[-1] > 1e-12, errors  # round-off does not pollute the fit
+    return convergence_rate(dts, errors), errors
+
+
+def _is_order_8(rate):
+    return abs(rate - 8.0) < 0.3
+
+
+@ids
+def test_solution_is_8th_order_by_a_fixed_step_slope(make):
+    rate, errors = _fixed_step_rate(make._tableau)
+    assert _is_order_8(rate), (rate, errors)
+
+
+def test_order_check_catches_a_7th_order_or_mistyped_tableau():
+    from pdekit.solvers.spectral._tableaux import DOPRI8
+
+    # the embedded 7th-order solution of RK8(7)13M (b - e): order 7, which the check rejects
+    b7 = tuple(b - e for b, e in zip(DOPRI8.b, DOPRI8.errors[0]))
+    rate7, errors7 = _fixed_step_rate(DOPRI8._replace(b=b7, errors=()))
+    assert not _is_order_8(rate7) and 6.5 < rate7 < 7.5, (rate7, errors7)
+    # one coefficient mistyped in the 4th digit breaks the order conditions
+    a = [list(row) for row in DOPRI8.a]
+    a[5][3] *= 1.0001
+    rate_bad, errors_bad = _fixed_step_rate(DOPRI8._replace(a=tuple(map(tuple, a)), errors=()))
+    assert not _is_order_8(rate_bad), (rate_bad, errors_bad)
+
+
+@pytest.mark.parametrize("make", METHODS + [sp.Dopri8], ids=lambda m: m.__name__)
+def test_tolerances_are_traced_a_sweep_compiles_once(make, monkeypatch):
+    grid = sp.FourierGrid(32, 20.0)
+    u0 = sp.cases.soliton(1.0, 0.5, position=0.0).exact(grid, 0.0)
+    problem = sp.NLSE(grid)
+    traces = []
+    original = make.integrate
+
+    def counting(self, *args, **kwargs):  # runs only while tracing
+        traces.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(make, "integrate", counting)
+    rtols = (1e-6, 3e-8, 1e-9)
+    finals = [sp.solve(problem, make(rtol=r, atol=1e-2 * r), u0, 0.3).us[-1] for r in rtols]
+    assert len(traces) == 1, len(traces)
+    # vmap over tolerances equals the loop
+    batched = jax.vmap(lambda r: sp.solve(problem, make(rtol=r, atol=1e-2 * r), u0,
+                                          0.3).us[-1])(jnp.asarray(rtols))
+    np.testing.assert_allclose(batched, jnp.stack(finals), rtol=0, atol=1e-12)
