@@ -18,12 +18,12 @@ def darcy_file(tmp_path_factory):
 
 def test_compare_table_figure_and_models(darcy_file, tmp_path, capsys):
     out = tmp_path / "cmp"
-    args = ["compare", "--data", str(darcy_file), "--models", "mgno,pod-deeponet",
+    args = ["compare", "--data", str(darcy_file), "--models", "deeponet,pod-deeponet",
             "--budget", "2", "--batch-size", "4", "--n-test", "2", "--pod-modes", "4",
             "--width", "4", "--out", str(out), "--quiet", "--json"]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result["models"]) == {"mgno", "pod-deeponet"}
+    assert set(result["models"]) == {"deeponet", "pod-deeponet"}
     for row in result["models"].values():
         assert {"test_rel_l2", "test_rel_h1", "n_params", "s_per_epoch",
                 "inference_s_per_sample"} <= set(row)
@@ -31,8 +31,8 @@ def test_compare_table_figure_and_models(darcy_file, tmp_path, capsys):
     assert (out / "compare.png").stat().st_size > 10_000
     from pdekit.operators import load_model
 
-    model, extra = load_model(out / "mgno")
-    assert extra["n_params"] == result["models"]["mgno"]["n_params"]
+    model, extra = load_model(out / "deeponet")
+    assert extra["n_params"] == result["models"]["deeponet"]["n_params"]
     # never overwritten silently; bad model names are named
     assert main(args) == 2
     assert "exists" in capsys.readouterr().err

@@ -83,15 +83,18 @@ def build(name, ds, train, args, key, dtype):
         grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
         return DeepONet(ds.x_shape, jnp.asarray(grid), num_basis=64, num_outputs=cout,
                         branch=branch, width=args.width or 128, dtype=dtype, key=key)
-    # POD-DeepONet: leading left singular vectors of the centred training outputs
-    # (pdekit.rom's POD once it lands; the same SVD here, computed in the CLI layer)
+    # POD-DeepONet: POD modes (pdekit.rom) of the centred training outputs, per channel; the
+    # CLI builds them so that pdekit.operators never imports pdekit.rom
+    from ..rom import pod
+
     _, y = train.arrays()
     y = y.reshape(len(y), cout, -1).astype(np.float64)
     mean = y.mean(axis=0)
     basis = []
     for c in range(cout):
-        vt = np.linalg.svd(y[:, c] - mean[c], full_matrices=False)[2]
-        basis.append(vt[:min(args.pod_modes, len(vt))])
+        rank = min(args.pod_modes, len(y) - 1, y.shape[-1])
+        modes = pod(jnp.asarray((y[:, c] - mean[c]).T), rank=max(rank, 1)).modes
+        basis.append(np.asarray(modes).T)
     p = min(len(b) for b in basis)
     basis = np.stack([b[:p] for b in basis]).reshape((cout, p) + tuple(ds.y_shape[1:]))
     mean = mean.reshape(ds.y_shape)
