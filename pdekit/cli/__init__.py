@@ -14,7 +14,7 @@ from .. import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _datagen, _demo, _eval, _nlse, _poisson, _rom, _train
+    from . import _compare, _datagen, _demo, _eval, _nlse, _poisson, _rom, _train
 
     parser = argparse.ArgumentParser(
         prog="pdekit",
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _eval.add_parser(sub)
     _rom.add_parser(sub)
     _datagen.add_parser(sub)
+    _compare.add_parser(sub)
     return parser
 
 

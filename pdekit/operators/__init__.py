@@ -1,9 +1,12 @@
-"""Neural operators (FNO, TFNO; MgNO and DeepONet to come) as equinox Modules.
+"""Neural operators (FNO, TFNO, MgNO, DeepONet) as equinox Modules.
 
 Builds on ``pdekit.training`` (losses, normalisers, the training loop). Every model's
 ``__call__`` takes one unbatched sample ``(C_in, *spatial)``; batch with ``jax.vmap``.
 """
 
+from ._deeponet import DeepONet as DeepONet
+from ._deeponet import PODDeepONet as PODDeepONet
+from ._deeponet import count_trainable as count_trainable
 from ._factorisation import AbstractWeightFactory as AbstractWeightFactory
 from ._factorisation import CPTensor as CPTensor
 from ._factorisation import CPWeights as CPWeights
@@ -25,6 +28,8 @@ from ._io import load_model as load_model
 from ._io import model_config as model_config
 from ._io import save_model as save_model
 from ._mg_patching import MGPatching as MGPatching
+from ._mgno import MgNO as MgNO
+from ._mgno import VCycle as VCycle
 from ._spectral_conv import SpectralConv as SpectralConv
 from ._spectral_conv import kept_modes as kept_modes
 from ._spectral_conv import weight_mode_shape as weight_mode_shape

@@ -15,12 +15,15 @@ import jax
 import jax.numpy as jnp
 
 from ..training import Normalized, Normalizer, load_checkpoint, read_header, save_checkpoint
+from ._deeponet import DeepONet, PODDeepONet, deeponet_from_config
 from ._factorisation import factory_from_config
 from ._fno import FNO
+from ._mgno import MgNO, mgno_from_config
 
 
 def model_config(model: eqx.Module) -> dict:
-    """JSON-able configuration of an FNO/TFNO, or of a ``Normalized`` wrapper around one."""
+    """JSON-able configuration of an FNO/TFNO/MgNO/(POD-)DeepONet, or of a ``Normalized``
+    wrapper around one."""
     if isinstance(model, Normalized):
         def norm(n):
             return None if n is None else {"shape": list(n.mean.shape), "eps": n.eps}
@@ -28,10 +31,10 @@ def model_config(model: eqx.Module) -> dict:
         return {"model": "Normalized", "inner": model_config(model.model),
                 "x_normalizer": norm(model.x_normalizer),
                 "y_normalizer": norm(model.y_normalizer)}
-    if isinstance(model, FNO):
+    if isinstance(model, (FNO, MgNO, DeepONet, PODDeepONet)):
         return json.loads(model.config)
-    raise ValueError(f"`model` must be an FNO/TFNO (optionally Normalized), got "
-                     f"{type(model).__name__}.")
+    raise ValueError(f"`model` must be an FNO/TFNO/MgNO/DeepONet (optionally Normalized), "
+                     f"got {type(model).__name__}.")
 
 
 def build_model(config: dict, *, key=None) -> eqx.Module:
@@ -56,6 +59,10 @@ def build_model(config: dict, *, key=None) -> eqx.Module:
                    c.pop("width"), c.pop("n_layers"),
                    factorization=factory_from_config(c.pop("factorization")),
                    padding=tuple(c.pop("padding")), activation=activation, key=key, **c)
+    if kind == "MgNO":
+        return mgno_from_config(config, key=key)
+    if kind in ("DeepONet", "PODDeepONet"):
+        return deeponet_from_config(config, key=key)
     raise ValueError(f"Unknown model kind {kind!r} in the configuration.")
 
 
