@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# pdekit benchmark suite (`make bench`): NLSE (issue #3) and FEM (issue #4) against their peers.
+# pdekit benchmark suite (`make bench`): every family against its named peer (NLSE, FEM,
+# datasets, spectral equations, neural operators, ROMs, local bases; about an hour on 2 cores).
 #
 #   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators|romlocal|spectral] [--threads N]
 #
 # Creates the peer virtualenvs on first use (each peer in its own venv, never a pdekit
 # dependency), pins every contender to the same thread count and CPU cores, runs
-# benchmarks/nlse_bench.py and benchmarks/fem_bench.py in the project .venv (they start the
-# peers as subprocesses), writes benchmarks/out/*.json and updates benchmarks/RESULTS.md.
+# benchmarks/<name>_bench.py in the project .venv (they start the peers as subprocesses), writes benchmarks/out/*.json and updates benchmarks/RESULTS.md.
 # A peer whose venv cannot be created is skipped with a printed reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +15,14 @@ BENCH=$ROOT/benchmarks
 PY=${PDEKIT_PYTHON:-$ROOT/.venv/bin/python}
 ARGS="$*"
 QUICK=""
-ONLY="nlse fem"
+ONLY="nlse fem data spectral operators rom romlocal"
 THREADS=${PDEKIT_BENCH_THREADS:-1}
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK="--quick" ;;
     --only) ONLY="$2"; shift ;;
     --threads) THREADS="$2"; shift ;;
-    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
