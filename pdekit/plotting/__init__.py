@@ -1,4 +1,5 @@
-"""Matplotlib figures for each result kind (headless ``Agg``; matplotlib imported lazily).
+"""Matplotlib figures for each result kind (matplotlib imported lazily; the backend is the
+caller's choice: the CLI and tests set ``MPLBACKEND=Agg``).
 
 The CLI, the examples and the benchmarks all draw through these functions.
 """
