@@ -14,7 +14,7 @@ def add_parser(subparsers):
         description="Generate a dataset with a registered generator (darcy, heat, ...) into a "
         "chunked, resumable HDF5 file. Sample i uses jax.random.fold_in(key(seed), i).",
     )
-    p.add_argument("name", help="generator name (e.g. darcy, heat, nlse, burgers, "
+    p.add_argument("name", help="generator name (e.g. darcy, heat, nlse, burgers, thermal-block, "
                    "navier-stokes)")
     p.add_argument("--n", type=int, required=True, help="number of samples")
     p.add_argument("--resolution", type=int, required=True,
@@ -87,6 +87,7 @@ def run(args) -> int:
         from .._misc import enable_x64
 
         enable_x64()
+    from .. import rom  # noqa: F401  (registers the ROM snapshot sets, e.g. thermal-block)
     from ..data import Dataset, generate_with_stats
     params = _params(args.param)
     stats = generate_with_stats(
