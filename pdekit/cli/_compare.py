@@ -56,7 +56,7 @@ def _parse_models(text: str) -> list[str]:
     return names
 
 
-def build(name, ds, train, args, key, dtype):
+def build(name, ds, train, args, key, dtype, y_normalizer=None):
     """The named operator for the dataset's shapes (Normalized by the caller)."""
     import jax.numpy as jnp
     import numpy as np
@@ -88,7 +88,11 @@ def build(name, ds, train, args, key, dtype):
     from ..rom import pod
 
     _, y = train.arrays()
-    y = y.reshape(len(y), cout, -1).astype(np.float64)
+    y = y.astype(np.float64)
+    if y_normalizer is not None:  # the model works in normalised units (Normalized decodes)
+        y = (y - np.asarray(y_normalizer.mean)) / (np.asarray(y_normalizer.std)
+                                                   + y_normalizer.eps)
+    y = y.reshape(len(y), cout, -1)
     mean = y.mean(axis=0)
     basis = []
     for c in range(cout):
@@ -185,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names):
         key = jax.random.fold_in(jax.random.key(args.seed), i)
-        model = Normalized(build(name, ds, train, args, key, dtype), xn, yn)
+        model = Normalized(build(name, ds, train, args, key, dtype, yn), xn, yn)
         optimizer = optax.adam(optax.cosine_decay_schedule(args.lr, steps, alpha=1e-2))
         model, history = fit(model, train, optimizer=optimizer, epochs=args.budget,
                              batch_size=args.batch_size, seed=args.seed,
