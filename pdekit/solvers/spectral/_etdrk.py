@@ -14,6 +14,24 @@ from ._base import AbstractFixedStepMethod
 from ._problem import mask_product
 
 
+def contour_points(problem, h, m: int):
+    """`(h, hL, z)` for the φ-functions of exponential integrators by the Kassam–Trefethen
+    contour mean: `z = hL + e^{iθ_j}` on `m` points of the unit circle around each `hL`
+    (avoids the cancellation of the direct formulas near `hL = 0`); shape `(*spectral, m)`."""
+    symbol = problem.linear_symbol
+    hc = jnp.asarray(h).astype(symbol.dtype)
+    hl = symbol * hc
+    roots = jnp.asarray(np.exp(2j * np.pi * (np.arange(m) + 0.5) / m), dtype=hl.dtype)
+    return hc, hl, hl[..., None] + roots.reshape((1,) * hl.ndim + (m,))
+
+
+def real_if_real_symbol(problem, coeffs: tuple) -> tuple:
+    """Real parts of the coefficients when the problem's symbol is real: the contour means are
+    real up to round-off, and real coefficients make every product with the state two real
+    multiplications instead of a complex one."""
+    return tuple(c.real for c in coeffs) if problem.linear_symbol_is_real else coeffs
+
+
 class ETDRK4(AbstractFixedStepMethod):
     r"""ETDRK4 (Cox & Matthews 2002) with φ-coefficients by contour integrals (Kassam & Trefethen
     2005, doi:10.1137/S1064827502410633), 4th order.
@@ -39,24 +57,14 @@ class ETDRK4(AbstractFixedStepMethod):
         check_positive_int("num_contour_points", self.num_contour_points, minimum=8)
 
     def coefficients(self, problem, h):
-        symbol = problem.linear_symbol
-        hc = jnp.asarray(h).astype(symbol.dtype)
-        hl = symbol * hc
-        m = self.num_contour_points
-        roots = jnp.asarray(np.exp(2j * np.pi * (np.arange(m) + 0.5) / m), dtype=hl.dtype)
-        lr = hl[..., None] + roots.reshape((1,) * hl.ndim + (m,))
+        hc, hl, lr = contour_points(problem, h, self.num_contour_points)
         elr = jnp.exp(lr)
         lr3 = lr**3
         q = hc * jnp.mean((jnp.exp(lr / 2) - 1.0) / lr, axis=-1)
         f1 = hc * jnp.mean((-4.0 - lr + elr * (4.0 - 3.0 * lr + lr * lr)) / lr3, axis=-1)
         f2 = hc * jnp.mean((2.0 + lr + elr * (lr - 2.0)) / lr3, axis=-1)
         f3 = hc * jnp.mean((-4.0 - 3.0 * lr - lr * lr + elr * (4.0 - lr)) / lr3, axis=-1)
-        coeffs = (jnp.exp(hl), jnp.exp(hl / 2), q, f1, f2, f3)
-        if problem.linear_symbol_is_real:
-            # real symbol: the contour means are real up to round-off; real coefficients make
-            # every product with the state two real multiplications instead of a complex one
-            coeffs = tuple(c.real for c in coeffs)
-        return coeffs
+        return real_if_real_symbol(problem, (jnp.exp(hl), jnp.exp(hl / 2), q, f1, f2, f3))
 
     def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]
              ) -> Inexact[Array, " *spectral"]:

@@ -6,11 +6,11 @@ from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Inexact
 
 from ..._misc import check_positive_int
 from ._base import AbstractFixedStepMethod
+from ._etdrk import contour_points, real_if_real_symbol
 from ._problem import mask_product
 
 
@@ -38,19 +38,11 @@ class ETDRK2(AbstractFixedStepMethod):
         check_positive_int("num_contour_points", self.num_contour_points, minimum=8)
 
     def coefficients(self, problem, h):
-        symbol = problem.linear_symbol
-        hc = jnp.asarray(h).astype(symbol.dtype)
-        hl = symbol * hc
-        m = self.num_contour_points
-        roots = jnp.asarray(np.exp(2j * np.pi * (np.arange(m) + 0.5) / m), dtype=hl.dtype)
-        z = hl[..., None] + roots.reshape((1,) * hl.ndim + (m,))
+        hc, hl, z = contour_points(problem, h, self.num_contour_points)
         ez = jnp.exp(z)
         phi1 = hc * jnp.mean((ez - 1.0) / z, axis=-1)
         phi2 = hc * jnp.mean((ez - 1.0 - z) / (z * z), axis=-1)
-        coeffs = (jnp.exp(hl), phi1, phi2)
-        if problem.linear_symbol_is_real:
-            coeffs = tuple(c.real for c in coeffs)
-        return coeffs
+        return real_if_real_symbol(problem, (jnp.exp(hl), phi1, phi2))
 
     def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]
              ) -> Inexact[Array, " *spectral"]:
