@@ -5,6 +5,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.pdekit-installed
 OUT    ?= out
+# pytest-xdist workers: one per core (the suite is compile-bound and single-threaded per test)
+TEST_WORKERS ?= auto
 
 .PHONY: demo test test-all bench clean
 
@@ -19,11 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check pdekit tests examples benchmarks
-	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q
+	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-all: $(STAMP)
 	$(VENV)/bin/ruff check pdekit tests examples benchmarks
-	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -m ""
+	MPLBACKEND=Agg OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "" -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 bench: $(STAMP)
 	MPLBACKEND=Agg bash benchmarks/run.sh
