@@ -28,6 +28,8 @@ alpha_LB)^(1/2)`` (test the error equation with ``e^k`` and use Young's inequali
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -203,70 +205,106 @@ class RieszSolver:
         self.lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                             options=dict(SymmetricMode=True))
 
+    def solve64(self, G) -> np.ndarray:
+        """``X^{-1} g`` for the rows of `G` `(k, n)`, float64 numpy in and out."""
+        return self.lu.solve(np.ascontiguousarray(np.asarray(G, np.float64).T)).T
+
     def __call__(self, G: Float[Array, "k n"]) -> Float[Array, "k n"]:
-        G = np.asarray(G, dtype=np.float64)
-        return jnp.asarray(self.lu.solve(np.ascontiguousarray(G.T)).T, self.dtype)
+        return jnp.asarray(self.solve64(G), self.dtype)
 
 
-def _in_block(matvec, B, XB, passes, tiny, scale):
+def _dot(a, b):
+    # not BLAS: OpenBLAS threads level-1 products above 1e4 entries, which thrashes on a
+    # loaded machine (measured 30x slower); these vectors are short-lived and small
+    return np.einsum("i,i->", a, b)
+
+
+def _in_block(X, B, XB, passes, tiny, scale):
     """Gram-Schmidt (X inner product) within a small block of rows, `passes` times per
-    vector. Returns the new rows, their X-images and the upper-triangular `T` with
-    ``B_old^T = B_new^T T`` (a row whose remainder is below ``tiny * scale`` is dropped:
-    zero row, zero diagonal)."""
+    vector (host, float64). Returns the new rows, their X-images and the upper-triangular
+    `T` with ``B_old^T = B_new^T T`` (a row whose remainder is below ``tiny * scale`` is
+    dropped: zero row, zero diagonal)."""
     k = B.shape[0]
     rows, xrows, cols = [], [], []
-    for i in range(k):  # k = Qa (+1): small, unrolled
-        w, xw = B[i], XB[i]
-        c = jnp.zeros((k,), B.dtype)
+    for i in range(k):  # k = Qa (+1): small
+        w, xw = B[i].copy(), XB[i].copy()
+        c = np.zeros((k,))
         for _ in range(passes):
             for j in range(i):
-                cj = rows[j] @ xw
-                w, xw = w - cj * rows[j], xw - cj * xrows[j]
-                c = c.at[j].add(cj)
-        nrm = jnp.sqrt(jnp.maximum(w @ xw, 0.0))
+                cj = _dot(rows[j], xw)
+                w -= cj * rows[j]
+                xw -= cj * xrows[j]
+                c[j] += cj
+        nrm = math.sqrt(max(float(_dot(w, xw)), 0.0))
         ok = nrm > tiny * scale[i]
-        inv = jnp.where(ok, 1.0 / jnp.where(ok, nrm, 1.0), 0.0)
-        rows.append(w * inv)
+        w = w / nrm if ok else np.zeros_like(w)
+        rows.append(w)
         # a fresh X-image: the tracked `xw` of a round-off remainder is not X w (its
         # absolute error is eps ||X w_orig||), and later projections use it
-        xrows.append(matvec(w * inv))
-        cols.append(c.at[i].set(jnp.where(ok, nrm, 0.0)))
-    return jnp.stack(rows), jnp.stack(xrows), jnp.stack(cols, axis=1)
+        xrows.append(X @ w)
+        c[i] = nrm if ok else 0.0
+        cols.append(c)
+    return np.stack(rows), np.stack(xrows), np.stack(cols, axis=1)
 
 
-@jax.jit
-def insert_block(X, Q, R, W, G, first):
-    """Orthonormalise the representers `W` `(k, n)` (duals ``G = X W``) against the rows of
-    ``Q`` `(Kmax, n)` and among themselves, in ``X``; store them as rows ``first .. first +
-    k - 1`` of ``Q`` and their coefficients as the same columns of ``R`` (so that
-    ``W^T = Q^T R[:, cols]``, ``R`` upper triangular).
+class ResidualBasis:
+    """The ``X``-orthonormalised Riesz representers of the residual vectors, kept on the
+    host (float64, numpy/scipy BLAS) next to the factorisation of ``X``: only the small
+    factor `R` `(Kmax, Kmax)` ever reaches the online stage. (Host-side because the Riesz
+    solves are host-side anyway; this also avoids compiling a large unrolled kernel.)
 
-    Block classical Gram-Schmidt twice against ``Q`` (``Q`` is read four times per block,
-    not per vector), twice within the block, then one clean-up pass of the normalised block
-    against ``Q`` and within the block. The clean-up matters: the affine residual vectors are
-    *exactly* dependent once snapshots are in the basis (``sum_q mu_q A_q u(mu) = f``), so
-    some remainders are round-off, and normalising them amplifies their non-orthogonality
-    (DGKS reorthogonalisation; pyMOR's ``gram_schmidt`` re-iterates for the same reason).
-    Remainders below ``1e3 eps`` of the vector's norm are dropped (zero row)."""
-    matvec = jax.vmap(X.matvec)
-    scale = jnp.sqrt(jnp.maximum(jnp.sum(W * G, axis=1), 0.0))
-    tiny = 1e3 * jnp.finfo(W.dtype).eps
-    H = jnp.zeros((W.shape[0], Q.shape[0]), W.dtype)
-    XW = G
-    for _ in range(2):
-        h = XW @ Q.T  # (k, Kmax): <w_i, q_j>_X
-        W = W - h @ Q
-        XW = matvec(W)
-        H = H + h
-    B, XB, C = _in_block(X.matvec, W, XW, 2, tiny, scale)  # W^T = Q^T H^T + B^T C
-    h = XB @ Q.T  # clean-up pass: B^T = Q^T h^T + B2^T T
-    B = B - h @ Q
-    B2, _, T = _in_block(X.matvec, B, matvec(B), 1, tiny, jnp.ones_like(scale))
-    Q = jax.lax.dynamic_update_slice_in_dim(Q, B2, first, 0)
-    cols = (H + C.T @ h).T  # (Kmax, k): coefficients on the old rows
-    cols = jax.lax.dynamic_update_slice_in_dim(cols, T @ C, first, 0)
-    R = jax.lax.dynamic_update_slice_in_dim(R, cols.astype(R.dtype), first, 1)
-    return Q, R
+    :meth:`insert` adds the duals ``G`` `(k, n)` of the next `k` residual vectors: their
+    representers ``W = X^{-1} G`` are orthonormalised against the stored rows of ``Q`` and
+    among themselves, stored as rows ``first .. first + k - 1`` of ``Q``, and their
+    coefficients as the same columns of ``R`` (so that ``W^T = Q^T R[:, cols]``, ``R``
+    upper triangular).
+
+    Block classical Gram-Schmidt twice against ``Q``, twice within the block, then one
+    clean-up pass of the normalised block against ``Q`` and within the block. The clean-up
+    matters: the affine residual vectors are *exactly* dependent once snapshots are in the
+    basis (``sum_q mu_q A_q u(mu) = f``), so some remainders are round-off, and normalising
+    them amplifies their non-orthogonality (DGKS reorthogonalisation; pyMOR's
+    ``gram_schmidt`` re-iterates for the same reason). Remainders below ``1e3 eps`` (of the
+    problem's dtype) of the vector's norm are dropped (zero row)."""
+
+    def __init__(self, X: linalg.CSRMatrix, kmax: int):
+        self.riesz = RieszSolver(X)
+        self.X = X.to_scipy().astype(np.float64).tocsr()
+        self.tiny = 1e3 * float(jnp.finfo(X.data.dtype).eps)
+        n = self.X.shape[0]
+        self.Q = np.zeros((kmax, n))
+        self.R = np.zeros((kmax, kmax))
+        self.size = 0  # rows of Q in use (dropped ones included, as zero rows)
+
+    def insert(self, G: Float[Array, "k n"]) -> None:
+        G = np.asarray(G, dtype=np.float64)
+        first, k = self.size, G.shape[0]
+        if first + k > self.Q.shape[0]:
+            raise ValueError(f"ResidualBasis: room for {self.Q.shape[0]} vectors, "
+                             f"{first + k} requested.")
+        W = self.riesz.solve64(G)
+        XW = G
+        scale = np.sqrt(np.maximum(np.sum(W * G, axis=1), 0.0))
+        Qo = self.Q[:first]
+        H = np.zeros((k, first))
+        for _ in range(2):
+            h = XW @ Qo.T  # (k, first): <w_i, q_j>_X
+            W = W - h @ Qo
+            XW = (self.X @ W.T).T
+            H += h
+        B, XB, C = _in_block(self.X, W, XW, 2, self.tiny, scale)  # W^T = Q^T H^T + B^T C
+        h = XB @ Qo.T  # clean-up pass: B^T = Q^T h^T + B2^T T
+        B = B - h @ Qo
+        B2, _, T = _in_block(self.X, B, (self.X @ B.T).T, 1, self.tiny, np.ones(k))
+        self.Q[first:first + k] = B2
+        self.R[:first, first:first + k] = (H + C.T @ h).T
+        self.R[first:first + k, first:first + k] = T @ C
+        self.size = first + k
+
+    def factor(self, dtype, size: int | None = None) -> Float[Array, "K K"]:
+        """``R`` (the leading `size` x `size` block, default all) as a JAX array."""
+        k = self.R.shape[0] if size is None else size
+        return jnp.asarray(self.R[:k, :k], dtype)
 
 
 def _reduced_arrays(problem: AffineProblem, basis):
@@ -283,15 +321,13 @@ def _reduced_arrays(problem: AffineProblem, basis):
         MV = jax.vmap(problem.mass().matvec, in_axes=1, out_axes=1)(basis)
         MN = basis.T @ MV
         per.append(MV.T[:, None, :])
-    blocks = jnp.concatenate(per, axis=1)  # (N, per, n)
-    riesz = RieszSolver(X)
+    blocks = np.asarray(jnp.concatenate(per, axis=1))  # (N, per, n)
     qf = problem.rhs.shape[0]
-    k = qf + blocks.shape[0] * blocks.shape[1]
-    Q = jnp.zeros((k, n), basis.dtype)
-    R = jnp.zeros((k, k), basis.dtype)
-    Q, R = insert_block(X, Q, R, riesz(problem.rhs), problem.rhs, 0)
-    for j in range(N):  # one compiled block step, N calls
-        Q, R = insert_block(X, Q, R, riesz(blocks[j]), blocks[j], qf + j * blocks.shape[1])
+    residual = ResidualBasis(X, qf + blocks.shape[0] * blocks.shape[1])
+    residual.insert(problem.rhs)
+    for j in range(N):
+        residual.insert(blocks[j])
+    R = residual.factor(basis.dtype)
     return AN, fN, MN, R
 
 
