@@ -197,11 +197,13 @@ class RieszSolver:
     mode), for the many Riesz representers of the offline stage. (`linalg.Direct` would
     refactorise ``X`` at every call; the greedy needs ``Qa`` solves per iteration.)"""
 
-    def __init__(self, X: linalg.CSRMatrix):
+    def __init__(self, X: linalg.CSRMatrix, dtype=None):
         import scipy.sparse.linalg as spla
 
-        A = X.to_scipy().astype(np.float64).tocsc()  # factorised in float64 for any dtype
-        self.dtype = X.data.dtype
+        if hasattr(X, "to_scipy"):  # a CSRMatrix (else: a scipy sparse matrix and `dtype`)
+            X, dtype = X.to_scipy(), X.data.dtype
+        A = X.astype(np.float64).tocsc()  # factorised in float64 for any dtype
+        self.dtype = dtype
         self.lu = spla.splu(A, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                             options=dict(SymmetricMode=True))
 
@@ -267,10 +269,12 @@ class ResidualBasis:
     ``gram_schmidt`` re-iterates for the same reason). Remainders below ``1e3 eps`` (of the
     problem's dtype) of the vector's norm are dropped (zero row)."""
 
-    def __init__(self, X: linalg.CSRMatrix, kmax: int):
-        self.riesz = RieszSolver(X)
-        self.X = X.to_scipy().astype(np.float64).tocsr()
-        self.tiny = 1e3 * float(jnp.finfo(X.data.dtype).eps)
+    def __init__(self, X: linalg.CSRMatrix, kmax: int, dtype=None):
+        if hasattr(X, "to_scipy"):  # a CSRMatrix (else: a scipy sparse matrix and `dtype`)
+            X, dtype = X.to_scipy(), X.data.dtype
+        self.X = X.astype(np.float64).tocsr()
+        self.riesz = RieszSolver(self.X, dtype)
+        self.tiny = 1e3 * float(jnp.finfo(dtype).eps)
         n = self.X.shape[0]
         self.Q = np.zeros((kmax, n))
         self.R = np.zeros((kmax, kmax))
@@ -344,8 +348,23 @@ def galerkin_rom(problem: AffineProblem, basis: Float[Array, "n N"]) -> Galerkin
     return rom_from_arrays(problem, AN, fN, MN, R)
 
 
+def host_product(problem: AffineProblem):
+    """``X = A(mu_ref)`` as a scipy CSR matrix (float64), built on the host (no XLA)."""
+    import scipy.sparse as sps
+
+    data = _theta_ref(problem) @ np.asarray(problem.operator_data, np.float64)
+    pat = problem.pattern
+    return sps.csr_matrix((data, np.asarray(pat.cols), np.asarray(pat.indptr)),
+                          shape=(problem.size, problem.size))
+
+
+def _theta_ref(problem: AffineProblem) -> np.ndarray:
+    T = np.asarray(problem.theta_a, np.float64)
+    return T[:, 0] + T[:, 1:] @ np.asarray(problem.mu_ref, np.float64)
+
+
 def rom_from_arrays(problem: AffineProblem, AN, fN, MN, R) -> GalerkinROM:
-    ref = affine_coefficients(problem.theta_a, jnp.asarray(problem.mu_ref, AN.dtype))
+    ref = jnp.asarray(_theta_ref(problem), AN.dtype)  # host: nothing to compile
     return GalerkinROM(
         operators=AN, rhs=fN, mass=MN, residual=R, theta_a=problem.theta_a,
         theta_f=problem.theta_f, theta_ref=ref, mu_min=problem.mu_min, mu_max=problem.mu_max,

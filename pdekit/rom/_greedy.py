@@ -35,7 +35,7 @@ from jaxtyping import Array, Float
 from .._misc import check_finite_scalar, check_positive_int
 from ..solvers import linalg
 from ._affine import AffineProblem, affine_coefficients
-from ._galerkin import GalerkinROM, ResidualBasis, _online, rom_from_arrays
+from ._galerkin import GalerkinROM, ResidualBasis, _online, host_product, rom_from_arrays
 
 CRITERIA = ("relative", "absolute")
 NORMS = ("energy", "product")
@@ -67,19 +67,30 @@ class _State(eqx.Module):
 
 
 def _init(problem: AffineProblem, nmax: int) -> tuple[_State, ResidualBasis]:
+    # host arrays moved to the device: no eager XLA op (each would compile on first use)
     n, dtype = problem.size, problem.rhs.dtype
     qa, qf = problem.operator_data.shape[0], problem.rhs.shape[0]
     per = qa + (1 if problem.time_dependent else 0)
-    residual = ResidualBasis(problem.product(), qf + per * nmax)  # X factorised once
+    residual = ResidualBasis(host_product(problem), qf + per * nmax, dtype)  # X factorised once
     residual.insert(problem.rhs)
-    MN = jnp.zeros((nmax, nmax), dtype) if problem.time_dependent else None
-    state = _State(jnp.zeros((nmax, n), dtype), jnp.zeros((qa, nmax, nmax), dtype),
-                   jnp.zeros((qf, nmax), dtype), MN, residual.factor(dtype),
-                   jnp.zeros((), jnp.int32))
+
+    def zeros(*shape):
+        return jnp.asarray(np.zeros(shape, dtype))
+
+    MN = zeros(nmax, nmax) if problem.time_dependent else None
+    state = _State(zeros(nmax, n), zeros(qa, nmax, nmax), zeros(qf, nmax), MN,
+                   residual.factor(dtype), jnp.asarray(np.int32(0)))
     return state, residual
 
 
-_solve = eqx.filter_jit(lambda problem, mu: problem.solve(mu))
+@eqx.filter_jit
+def _solve(problem: AffineProblem, mu):
+    """Full solve at `mu` and, for a stationary problem, the snapshot's X-norm (the scale
+    of the independence test); one compiled call."""
+    u = problem.solve(mu)
+    if problem.time_dependent:
+        return u, None
+    return u, problem.energy_norm(u, jnp.asarray(problem.mu_ref, u.dtype))
 
 
 @eqx.filter_jit
@@ -156,9 +167,11 @@ def _finish(problem: AffineProblem, state: _State) -> tuple[GalerkinROM, Array]:
     N = int(state.N)
     per = problem.operator_data.shape[0] + (1 if problem.time_dependent else 0)
     k = problem.rhs.shape[0] + per * N
-    MN = None if state.MN is None else state.MN[:N, :N]
-    rom = rom_from_arrays(problem, state.AN[:, :N, :N], state.fN[:, :N], MN, state.R[:k, :k])
-    return rom, state.V[:N].T
+    h = jax.tree_util.tree_map(np.asarray, state)  # slice on the host: nothing to compile
+    MN = None if h.MN is None else jnp.asarray(h.MN[:N, :N])
+    rom = rom_from_arrays(problem, jnp.asarray(h.AN[:, :N, :N]), jnp.asarray(h.fN[:, :N]), MN,
+                          jnp.asarray(h.R[:k, :k]))
+    return rom, jnp.asarray(np.ascontiguousarray(h.V[:N].T))
 
 
 def _check(problem, training_set, tol, max_basis_size, criterion, norm):
@@ -177,7 +190,7 @@ def _check(problem, training_set, tol, max_basis_size, criterion, norm):
         tol = check_finite_scalar("tol", tol, positive=True)
     nmax = min(train.shape[0], 200) if max_basis_size is None else check_positive_int(
         "max_basis_size", max_basis_size)
-    return jnp.asarray(train, problem.rhs.dtype), tol, nmax
+    return np.asarray(train, problem.rhs.dtype), tol, nmax
 
 
 def weak_greedy(problem: AffineProblem, training_set: Float[Array, "S P"], *,
@@ -237,8 +250,9 @@ def _greedy(problem, training_set, tol, max_basis_size, criterion, norm, callbac
     train, tol, nmax = _check(problem, training_set, tol, max_basis_size, criterion, norm)
     state, residual = _init(problem, nmax)
     history, selected = [], []
+    train_device = jnp.asarray(train)
     while True:
-        crit = np.asarray(_criterion(problem, state, train, criterion, norm))
+        crit = np.asarray(_criterion(problem, state, train_device, criterion, norm))
         worst = int(np.argmax(crit))
         history.append(float(crit[worst]))
         if callback is not None:
@@ -249,11 +263,11 @@ def _greedy(problem, training_set, tol, max_basis_size, criterion, norm, callbac
         if (tol is not None and history[-1] <= tol) or int(state.N) >= nmax:
             break
         mu = train[worst]
-        u = _solve(problem, mu)
+        u, scale = _solve(problem, jnp.asarray(mu))
         if kind == "pod":
             phi, scale = _pod_direction(problem, state.V, u)
         else:
-            phi, scale = u, problem.energy_norm(u, jnp.asarray(problem.mu_ref, u.dtype))
+            phi = u
         state, independent = _extend(problem, state, phi, scale, residual)
         if not independent:  # the snapshot is already in the span: nothing to add
             break
