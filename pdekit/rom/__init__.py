@@ -1,6 +1,6 @@
 """Reduced-order models: POD (SVD, method of snapshots, randomized, incremental, sharded),
 affine parametrised problems (the thermal block), certified Galerkin reduced bases with
-weak greedy / POD-greedy, non-intrusive POD-RBF models and their on-disk format; local
+weak greedy / POD-greedy, non-intrusive POD-RBF and POD-MLP models and their on-disk format; local
 reduced bases by clustering (angle-based dissimilarities, k-medoids), the a-priori
 efficiency criterion and ROM-net routing. Builds on ``solvers``, ``data`` and ``training``;
 see ``docs/rom.md`` and ``docs/rom_local.md``."""
@@ -49,6 +49,7 @@ from ._local_bases import projection_errors as projection_errors
 from ._local_bases import relative_tail as relative_tail
 from ._moving_source import MovingSource as MovingSource
 from ._moving_source import travelling_soliton_snapshots as travelling_soliton_snapshots
+from ._nonintrusive import NonIntrusiveMLP as NonIntrusiveMLP
 from ._nonintrusive import NonIntrusiveROM as NonIntrusiveROM
 from ._pod import POD as POD
 from ._pod import IncrementalPOD as IncrementalPOD

@@ -2,7 +2,7 @@
 
 Format (``format = "pdekit-rom"``, ``version = 1``; see ``docs/rom.md``)::
 
-    attrs: format, version, kind ("GalerkinROM" | "NonIntrusiveROM"),
+    attrs: format, version, kind ("GalerkinROM" | "NonIntrusiveROM" | "NonIntrusiveMLP"),
            static (JSON: the model's static fields), meta (JSON: free-form)
     /model/<field>    one dataset per array field of the model (absent for None)
     /extras/<name>    optional arrays (reduced basis, mesh, free DOFs, ...)
@@ -21,11 +21,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._galerkin import GalerkinROM
-from ._nonintrusive import NonIntrusiveROM
+from ._nonintrusive import NonIntrusiveMLP, NonIntrusiveROM
 
 FORMAT = "pdekit-rom"
 VERSION = 1
-_KINDS = {"GalerkinROM": GalerkinROM, "NonIntrusiveROM": NonIntrusiveROM}
+_KINDS = {"GalerkinROM": GalerkinROM, "NonIntrusiveROM": NonIntrusiveROM,
+          "NonIntrusiveMLP": NonIntrusiveMLP}
 
 
 def _split(model):
@@ -41,7 +42,8 @@ def _split(model):
 
 def save_rom(path, model, *, extras: dict | None = None, meta: dict | None = None,
              overwrite: bool = False) -> pathlib.Path:
-    """Write a :class:`GalerkinROM` or :class:`NonIntrusiveROM` (and optional `extras`, a
+    """Write a :class:`GalerkinROM`, :class:`NonIntrusiveROM` or :class:`NonIntrusiveMLP`
+    (and optional `extras`, a
     dict of arrays such as the reduced basis) to `path` (HDF5).
 
     **Raises:** `FileExistsError` if `path` exists and not `overwrite`; `ValueError` for
