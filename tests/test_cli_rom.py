@@ -24,6 +24,7 @@ def test_build_and_eval(built, capsys):
                 "offline_s", "online_s", "fom_s"):
         assert key in rep
     assert rep["max_rel_error"] < 1e-3 and rep["effectivity_min"] >= 1.0 and rep["certified"]
+    assert (rep["criterion"], rep["norm"]) == ("relative", "energy")  # the documented default
     assert out.exists()
     rc = main(["rom", "eval", str(out), "--mu", "0.2,0.9,0.5,0.1", "--x64", "--json",
                "--save", str(d / "u.npz")])

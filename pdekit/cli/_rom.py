@@ -32,6 +32,11 @@ def add_parser(subparsers):
                    help="greedy tolerance on the relative energy-norm estimate "
                    "(default 1e-6 with --x64, else 1e-4)")
     b.add_argument("--n", type=int, default=40, help="maximal basis size N (default 40)")
+    b.add_argument("--criterion", choices=("relative", "absolute"), default="relative",
+                   help="greedy criterion: the estimate relative to the reduced solution's "
+                   "norm (default) or absolute (pyMOR's rb_greedy with --norm product)")
+    b.add_argument("--norm", choices=("energy", "product"), default="energy",
+                   help="norm of the greedy's estimate: energy (default) or the X product")
     b.add_argument("--train", type=int, default=500,
                    help="number of random training parameters (default 500)")
     b.add_argument("--test", type=int, default=100,
@@ -116,7 +121,8 @@ def run_build(args):
         bar.refresh()
 
     t0 = time.perf_counter()
-    result = rom.weak_greedy(problem, train, tol=tol, max_basis_size=args.n, callback=progress)
+    result = rom.weak_greedy(problem, train, tol=tol, max_basis_size=args.n,
+                             criterion=args.criterion, norm=args.norm, callback=progress)
     jax.block_until_ready(result.rom.operators)
     offline_s = time.perf_counter() - t0
     bar.close()
@@ -143,7 +149,8 @@ def run_build(args):
               "points": space.mesh.points, "cells": space.mesh.cells,
               "max_estimates": result.max_estimates, "selected": result.selected}
     meta = {"problem": "thermal-block", "blocks": args.blocks, "cells": args.cells,
-            "mu_range": [lo, hi], "tol": tol, "num_dofs": problem.num_dofs,
+            "mu_range": [lo, hi], "tol": tol, "criterion": args.criterion, "norm": args.norm,
+            "num_dofs": problem.num_dofs,
             "param_names": list(problem.param_names), "seed": args.seed}
     rom.save_rom(out, model, extras=extras, meta=meta, overwrite=args.overwrite)
 
@@ -153,7 +160,7 @@ def run_build(args):
         "effectivity_min": float(eff.min()), "effectivity_max": float(eff.max()),
         "certified": certified, "offline_s": offline_s, "online_s": online_s, "fom_s": fom_s,
         "speedup": fom_s / online_s, "max_estimate": float(result.max_estimates[-1]),
-        "tol": tol, "out": str(out),
+        "tol": tol, "criterion": args.criterion, "norm": args.norm, "out": str(out),
     }
     if plots:
         _plots(plots, problem, space, result, U, uN, V, err, est, rel, nrm, tol, jnp)
