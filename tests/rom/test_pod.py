@@ -121,6 +121,7 @@ def test_numpy_and_jax_backends_agree(weighted):
     fns = [lambda b: rom.pod_snapshots(X, rank=8, product=W, backend=b)]
     if W is None:  # thin SVD (with a product, pod() is the method of snapshots)
         fns.append(lambda b: rom.pod(X, rank=8, backend=b))
+    fns.append(lambda b: rom.randomized_pod(X, 8, key=jax.random.key(0), product=W, backend=b))
     for fn in fns:
         a, b = fn("numpy"), fn("jax")
         assert isinstance(a.modes, jax.Array)
