@@ -41,13 +41,13 @@ SEED = 0
 TFNO_RANK = 0.1
 
 
-def make_data(case, cfg, path: Path):
+def make_data(case, cfg, path: Path, h5: Path | None = None):
     """Generate (or reuse) the case's dataset with ``pdekit datagen`` (HDF5 beside `path`) and
     write the ``.npz`` both contenders read."""
     from operators_data import datagen, exchange_file
 
     n = cfg["n_train"] + cfg["n_test"]
-    h5 = path.with_suffix(".h5")
+    h5 = path.with_suffix(".h5") if h5 is None else h5
     meta = {"case": case, "s": cfg["s"], "n": n, "seed": SEED, "epochs": cfg["epochs"],
             "n_train": cfg["n_train"], "source": f"pdekit datagen {case}", "h5": h5.name}
     if path.exists() and h5.exists():
