@@ -100,6 +100,7 @@ def main(argv=None):
     if a.quick:
         a.n, a.resolution, a.batch_size, a.epochs = 8, 32, 4, 2
     pin_threads()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     ours = pdekit_epoch_time(a.n, a.resolution, a.batch_size, a.epochs, "NCHW")
     sizes = ["--n", str(a.n), "--resolution", str(a.resolution), "--batch-size",
              str(a.batch_size), "--epochs", str(a.epochs)]
@@ -114,7 +115,7 @@ def main(argv=None):
                        label="MgNO reference (PyTorch)")
     load_after = [round(x, 2) for x in os.getloadavg()]
     result = {"benchmark": "mgno", "task": vars(a), "pdekit": ours, "reference": ref,
-              "load_after": load_after,
+              "load_before": load_before, "load_after": load_after,
               "threads": threads_summary(), "machine": machine_info(),
               "versions": versions("jax", "jaxlib", "equinox", "optax")}
     if "s_per_epoch" in ref:
@@ -147,7 +148,7 @@ def results_section(d: dict, cmd: str) -> str:
              f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; command: "
              f"`{cmd}`",
              f"- machine: {m['cpu_model']}, {m['logical_cpus']} logical CPUs; load average "
-             f"before / after: {m['loadavg_1_5_15']} / {d.get('load_after')}",
+             f"before / after: {d.get('load_before', m['loadavg_1_5_15'])} / {d.get('load_after')}",
              "- threads: " + ", ".join(f"{k}={v}" for k, v in d["threads"].items()), "",
              "| contender | params | s/epoch (wall) | CPU s/epoch | cpu/wall | inference / "
              "sample |", "| --- | --- | --- | --- | --- | --- |"]
