@@ -223,6 +223,7 @@ def main():
             section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
                        "data": __import__("data_bench").results_section,
                        "operators": operators_section,
+                       "mgno": __import__("mgno_bench").results_section,
                        "spectral": spectral_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)
