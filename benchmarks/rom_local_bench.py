@@ -202,25 +202,40 @@ def online(args):
     clf = rom.RomNetClassifier(3, Kr, key=jax.random.key(4))
     feats = problem.features(mus)
     online = {"dofs": problem.num_dofs, "batch": B, "clusters": Kr, "basis_size": r}
-    for label, fn in [("classifier", lambda: clf.predict(feats).block_until_ready()),
-                      ("nearest medoid", lambda: lb.route_nearest(fields).block_until_ready())]:
+    route_clf, route_med = rom.classifier_router(clf), rom.medoid_router(lb)
+
+    def cost(label, fn, per=1, repeat=20):
         H.first_call(fn)
-        online[f"{label} batch"] = timeit(fn, repeat=5)["best"] / B
-    one_f, one_u = feats[:1], fields[:1]
-    for label, fn in [("classifier", lambda: clf.predict(one_f).block_until_ready()),
-                      ("nearest medoid", lambda: lb.route_nearest(one_u).block_until_ready())]:
-        H.first_call(fn)
-        online[f"{label} single"] = timeit(fn, repeat=20)["best"]
+        fn()
+        t = timeit(fn, repeat=repeat)
+        online[label] = t["best"] / per
+        online[label + " cpu"] = t["cpu"] / per
+
+    # batched: per-sample cost of routing B queries in one call
+    cost("classifier batch", lambda: route_clf(feats).block_until_ready(), B, 5)
+    cost("nearest medoid batch", lambda: route_med(fields).block_until_ready(), B, 5)
+    cost("nearest medoid pairwise batch",
+         lambda: lb.route_nearest(fields).block_until_ready(), B, 5)
+    # single warm calls (the online situation): compiled routers, and the filter_jit methods
+    one_f, one_u = feats[0], fields[0]
+    cost("classifier single", lambda: route_clf(one_f).block_until_ready(), 1, 200)
+    cost("nearest medoid single", lambda: route_med(one_u).block_until_ready(), 1, 200)
+    cost("classifier single filter_jit",
+         lambda: clf.predict(feats[:1]).block_until_ready(), 1, 50)
+    cost("nearest medoid single pairwise",
+         lambda: lb.route_nearest(fields[:1]).block_until_ready(), 1, 50)
     R = rom.local_galerkin_rom(problem.A, lb, classifier=clf)
     b = problem.loads(mus[:1])[0]
     f0 = feats[0]
     from pdekit.solvers import linalg
 
-    rom_fn = lambda: R.solve(b, f0)[0].block_until_ready()  # noqa: E731
+    solve = R.online()
     full_fn = eqx_jit_solve(problem.A, b, linalg)
-    for label, fn in [("route + local ROM solve", rom_fn), ("full solve (Direct)", full_fn)]:
-        H.first_call(fn)
-        online[label] = timeit(fn, repeat=10)["best"]
+    cost("route + local ROM solve", lambda: solve(b, f0)[0].block_until_ready(), 1, 50)
+    cost("full solve (Direct)", full_fn, 1, 10)
+    # the dissimilarity route needs the field: a full solve, then the medoid distances
+    cost("full solve + nearest medoid",
+         lambda: route_med(full_fn()).block_until_ready(), 1, 10)
     return online
 
 
@@ -229,6 +244,17 @@ def eqx_jit_solve(A, b, linalg):
 
     f = eqx.filter_jit(lambda A, b: linalg.solve(A, b, linalg.Direct()))
     return lambda: f(A, b).block_until_ready()
+
+
+def us(o, key):
+    """CPU time per call of an online row, in microseconds (wall time where no CPU time)."""
+    v = o.get(key + " cpu", o.get(key))
+    return "-" if v is None else f"{v * 1e6:.3g} us"
+
+
+def qo(o, slow, fast):
+    a, b = o.get(slow + " cpu", o.get(slow)), o.get(fast + " cpu", o.get(fast))
+    return "-" if a is None or b is None else f"{a / b:.1f}"
 
 
 def results_section(d: dict, cmd: str) -> str:
@@ -266,16 +292,24 @@ def results_section(d: dict, cmd: str) -> str:
         mo = d.get("machine_online", m)
         lines += ["", f"Online, {o['dofs']} DOFs, K = {o['clusters']}, r = {o['basis_size']} "
                   f"(load at start {mo['loadavg_1_5_15']}):",
-                  f"- routing per sample, batch of {o['batch']}: classifier "
-                  f"{o['classifier batch'] * 1e6:.3g} us vs sine to every medoid "
-                  f"{o['nearest medoid batch'] * 1e6:.3g} us "
-                  f"(**{o['nearest medoid batch'] / o['classifier batch']:.1f}x**); single "
-                  f"call {o['classifier single'] * 1e6:.3g} us vs "
-                  f"{o['nearest medoid single'] * 1e6:.3g} us "
-                  f"({o['nearest medoid single'] / o['classifier single']:.1f}x)",
-                  f"- route + local Galerkin solve {o['route + local ROM solve'] * 1e3:.3g} ms "
-                  f"vs full solve {o['full solve (Direct)'] * 1e3:.3g} ms "
-                  f"(**{o['full solve (Direct)'] / o['route + local ROM solve']:.0f}x**)"]
+                  f"- routing per sample, batch of {o['batch']} (CPU time): classifier "
+                  f"{us(o, 'classifier batch')} vs nearest medoid (precomputed W m_k) "
+                  f"{us(o, 'nearest medoid batch')} "
+                  f"(**{qo(o, 'nearest medoid batch', 'classifier batch')}x**), vs the pairwise "
+                  f"sine matrix {us(o, 'nearest medoid pairwise batch')} "
+                  f"({qo(o, 'nearest medoid pairwise batch', 'classifier batch')}x)",
+                  f"- single warm call (compiled routers): classifier "
+                  f"{us(o, 'classifier single')} vs nearest medoid given the field "
+                  f"{us(o, 'nearest medoid single')} "
+                  f"(**{qo(o, 'nearest medoid single', 'classifier single')}x**); counting the "
+                  f"full solve the medoid route needs: {us(o, 'full solve + nearest medoid')} "
+                  f"(**{qo(o, 'full solve + nearest medoid', 'classifier single')}x**); "
+                  f"before (eqx.filter_jit methods): classifier "
+                  f"{us(o, 'classifier single filter_jit')}, pairwise medoid route "
+                  f"{us(o, 'nearest medoid single pairwise')}",
+                  f"- route + local Galerkin solve {us(o, 'route + local ROM solve')} "
+                  f"vs full solve {us(o, 'full solve (Direct)')} "
+                  f"(**{qo(o, 'full solve (Direct)', 'route + local ROM solve')}x**)"]
     return "\n".join(lines)
 
 

@@ -47,6 +47,9 @@ from ._local_bases import plot_error_vs_size as plot_error_vs_size
 from ._local_bases import plot_singular_values as plot_singular_values
 from ._local_bases import projection_errors as projection_errors
 from ._local_bases import relative_tail as relative_tail
+from ._local_router import Compiled as Compiled
+from ._local_router import classifier_router as classifier_router
+from ._local_router import medoid_router as medoid_router
 from ._moving_source import MovingSource as MovingSource
 from ._moving_source import travelling_soliton_snapshots as travelling_soliton_snapshots
 from ._nonintrusive import NonIntrusiveROM as NonIntrusiveROM

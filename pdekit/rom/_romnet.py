@@ -224,6 +224,16 @@ class LocalGalerkinROM(eqx.Module):
 
         return jax.lax.cond(p[k_clf] >= threshold, confident, fallback, None)
 
+    def online(self, *, threshold: float = 0.9, residual_tol: float = jnp.inf):
+        """:meth:`solve` compiled once for repeated single queries (no per-call pytree
+        handling, see :class:`pdekit.rom.Compiled`): ``f = rom.online(); u, k, source =
+        f(b, features)``."""
+        from ._local_router import Compiled
+
+        threshold = check_finite_scalar("threshold", threshold)
+        return Compiled(lambda r, b, x: r.solve(b, x, threshold=threshold,
+                                                residual_tol=residual_tol), self)
+
 
 def _reduce(A: linalg.CSRMatrix, V, r_k):
     AV = jax.vmap(A.matvec, in_axes=1, out_axes=1)(V)
