@@ -94,7 +94,7 @@ def peer_main(args):
 
     for name, fn in [("sine", sine), ("euclidean", euclid)]:
         D = fn()
-        t = timeit(fn, repeat=2)
+        t = timeit(fn, repeat=1)
         res = kmedoids.fasterpam(D, K, init="random", random_state=0, n_cpu=1)
         tk = timeit(lambda D=D: kmedoids.fasterpam(D, K, init="random", random_state=0,
                                                      n_cpu=1), repeat=3)
@@ -104,7 +104,7 @@ def peer_main(args):
                             "cpu": tk["cpu"], "accuracy": accuracy(np.asarray(res.labels), truth),
                             "loss": float(res.loss), "cpu_wall": tk["cpu_per_wall"]})
     km = KMeans(K, n_init=4, algorithm="lloyd", random_state=0, tol=1e-10, max_iter=300)
-    t = timeit(lambda: km.fit(x), repeat=3)
+    t = timeit(lambda: km.fit(x), repeat=2)
     out["rows"].append({"case": "k-means euclidean (scikit-learn)", "time": t["best"],
                         "cpu": t["cpu"], "accuracy": accuracy(km.labels_, truth),
                         "loss": float(km.inertia_), "cpu_wall": t["cpu_per_wall"],
@@ -154,7 +154,7 @@ def offline(args, result, S, dofs, K):
     for name, d in [("sine", rom.Sine()), ("euclidean", rom.Euclidean())]:
         fn = lambda d=d: rom.pairwise(d, x, tile_size=512).block_until_ready()  # noqa: E731
         D, first = H.first_call(fn)
-        t = timeit(fn, repeat=2)
+        t = timeit(fn, repeat=1)
         rows.append({"case": f"pairwise {name} (pdekit)", "time": t["best"], "cpu": t["cpu"],
                      "compile": first - t["best"], "cpu_wall": t["cpu_per_wall"]})
         res = rom.kmedoids(D, K, seed=0, n_init=1)
@@ -165,7 +165,7 @@ def offline(args, result, S, dofs, K):
         del D
     fn = lambda: rom.kmeans(x, K, seed=0, n_init=4, tol=1e-10)  # noqa: E731
     res, first = H.first_call(fn)
-    t = timeit(fn, repeat=3)
+    t = timeit(fn, repeat=2)
     rows.append({"case": "k-means euclidean (pdekit)", "time": t["best"], "cpu": t["cpu"],
                  "compile": first - t["best"], "accuracy": accuracy(res.labels, truth),
                  "loss": res.loss, "cpu_wall": t["cpu_per_wall"], "n_iter": res.n_iter})
