@@ -39,7 +39,9 @@ class LocalAffineROM(eqx.Module):
     Qa N)`, `pad` `(K, N)` (1 on unused slots), `bases` `(K, n, N)` (for lifting to the free
     DOFs; zero columns on unused slots), `theta_a`, `theta_f`, `theta_ref` (as in
     :class:`GalerkinROM`), `classifier` (optional :class:`RomNetClassifier` on
-    :meth:`features`), static `ranks`, `mu_min`, `mu_max`.
+    :meth:`features`), static `ranks`, `mu_min`, `mu_max`; optional `medoids` `(K, n)`
+    and the name of their `dissimilarity` (``"Sine"``, ``"Euclidean"``, in ``X``), kept for
+    analysis (routing a full-order solution to its nearest medoid).
     """
 
     operators: Float[Array, "K Qa N N"]
@@ -54,6 +56,8 @@ class LocalAffineROM(eqx.Module):
     ranks: tuple[int, ...] = eqx.field(static=True)
     mu_min: tuple[float, ...] = eqx.field(static=True)
     mu_max: tuple[float, ...] = eqx.field(static=True)
+    medoids: Float[Array, "K n"] | None = None
+    dissimilarity: str | None = eqx.field(static=True, default=None)
 
     @property
     def num_clusters(self) -> int:
@@ -122,14 +126,15 @@ class LocalAffineROM(eqx.Module):
 
 
 def local_affine_rom(problem: AffineProblem, local: LocalBases, *,
-                     classifier=None) -> LocalAffineROM:
+                     classifier=None, keep_medoids: bool = True) -> LocalAffineROM:
     """Offline stage: one certified Galerkin ROM per local basis (ROM I's
     :func:`galerkin_rom`), padded and stacked.
 
     **Arguments:** `problem` (stationary :class:`AffineProblem`), `local` (bases on the
     free DOFs, orthonormal in ``problem.product()``: build them with
     ``dissimilarity=Sine(problem.product())`` or ``Euclidean(problem.product())``),
-    `classifier` (optional, on :meth:`LocalAffineROM.features`).
+    `classifier` (optional, on :meth:`LocalAffineROM.features`), `keep_medoids` (store
+    the cluster medoids, default True).
 
     **Raises:** `ValueError` for a time-dependent problem, bases of the wrong size or not
     ``X``-orthonormal, or a classifier whose class count differs.
@@ -166,7 +171,8 @@ def local_affine_rom(problem: AffineProblem, local: LocalBases, *,
         pad=jnp.asarray(np.stack(pad), dtype), bases=local.bases[:, :, :N].astype(dtype),
         theta_a=roms[0].theta_a, theta_f=roms[0].theta_f, theta_ref=roms[0].theta_ref,
         classifier=classifier, ranks=tuple(local.ranks), mu_min=problem.mu_min,
-        mu_max=problem.mu_max)
+        mu_max=problem.mu_max, medoids=local.medoids.astype(dtype) if keep_medoids else None,
+        dissimilarity=type(local.dissimilarity).__name__ if keep_medoids else None)
 
 
 # ------------------------------------------------------------------------------ file I/O
@@ -181,12 +187,18 @@ def _header_and_arrays(rom: LocalAffineROM) -> tuple[dict, dict]:
 
     header = {"format": FORMAT, "version": 1, "ranks": list(rom.ranks),
               "mu_min": list(rom.mu_min), "mu_max": list(rom.mu_max),
-              "dtype": str(rom.rhs.dtype), "classifier": _classifier_header(rom.classifier)}
-    return header, {k: np.asarray(getattr(rom, k)) for k in _ARRAYS}
+              "dtype": str(rom.rhs.dtype), "classifier": _classifier_header(rom.classifier),
+              "dissimilarity": rom.dissimilarity}
+    arrays = {k: np.asarray(getattr(rom, k)) for k in _ARRAYS}
+    if rom.medoids is not None:
+        arrays["medoids"] = np.asarray(rom.medoids)
+    return header, arrays
 
 
 def _from_arrays(header: dict, a: dict, classifier) -> LocalAffineROM:
     return LocalAffineROM(**{k: jnp.asarray(a[k]) for k in _ARRAYS}, classifier=classifier,
                           ranks=tuple(int(r) for r in header["ranks"]),
                           mu_min=tuple(float(v) for v in header["mu_min"]),
-                          mu_max=tuple(float(v) for v in header["mu_max"]))
+                          mu_max=tuple(float(v) for v in header["mu_max"]),
+                          medoids=jnp.asarray(a["medoids"]) if "medoids" in a else None,
+                          dissimilarity=header.get("dissimilarity"))
