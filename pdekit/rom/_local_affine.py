@@ -69,9 +69,10 @@ class LocalAffineROM(eqx.Module):
 
     def features(self, mu: Float[Array, "... P"]) -> Float[Array, "... P"]:
         """Parameters scaled to ``[-1, 1]^P`` (the classifier's inputs)."""
-        lo = jnp.asarray(self.mu_min, self.rhs.dtype)
-        hi = jnp.asarray(self.mu_max, self.rhs.dtype)
-        return 2 * (mu.astype(self.rhs.dtype) - lo) / (hi - lo) - 1
+        mu = mu.astype(self.rhs.dtype)
+        lo = jnp.broadcast_to(jnp.asarray(self.mu_min, mu.dtype), mu.shape)
+        hi = jnp.broadcast_to(jnp.asarray(self.mu_max, mu.dtype), mu.shape)
+        return 2 * (mu - lo) / (hi - lo) - 1
 
     def _solve_k(self, mu, k):
         ta = affine_coefficients(self.theta_a, mu)

@@ -95,9 +95,10 @@ class LocalNonIntrusiveROM(eqx.Module):
 
     def features(self, mu: Float[Array, "... P"]) -> Float[Array, "... P"]:
         """Parameters scaled to ``[-1, 1]^P`` (the classifier's inputs)."""
-        lo = jnp.asarray(self.mu_min, self.centers.dtype)
-        hi = jnp.asarray(self.mu_max, self.centers.dtype)
-        return 2 * (mu.astype(self.centers.dtype) - lo) / (hi - lo) - 1
+        mu = mu.astype(self.centers.dtype)
+        lo = jnp.broadcast_to(jnp.asarray(self.mu_min, mu.dtype), mu.shape)
+        hi = jnp.broadcast_to(jnp.asarray(self.mu_max, mu.dtype), mu.shape)
+        return 2 * (mu - lo) / (hi - lo) - 1
 
     @eqx.filter_jit
     def route(self, mu: Float[Array, " P"]) -> Int[Array, ""]:
