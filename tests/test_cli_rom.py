@@ -69,6 +69,7 @@ def test_build_eval_local_moving_source(tmp_path, capsys):
     assert "--mu" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # ~15 s: thermal-block snapshots, three local certified ROMs
 def test_build_eval_local_thermal_block_medoid(tmp_path, capsys):
     out = tmp_path / "tb.h5"
     rc = main(["rom", "build", "thermal-block", "--local", "2", "--blocks", "2x1", "--cells", "6",
