@@ -63,7 +63,8 @@ def main(argv=None):
         model(xb)
         infer = (time.perf_counter() - t0) / a.batch_size
     walls = [t for t, _ in times[1:]] or [times[0][0]]
-    write_json({"n_params": n_params, "s_per_epoch": min(walls),
+    cpus = [c for _, c in times[1:]] or [times[0][1]]
+    write_json({"n_params": n_params, "s_per_epoch": min(walls), "cpu_s_per_epoch": min(cpus),
                 "first_epoch": times[0][0], "inference_s_per_sample": infer,
                 "cpu_per_wall": sum(c for _, c in times) / sum(t for t, _ in times),
                 "versions": versions("torch"), "machine": machine_info()}, a.out)

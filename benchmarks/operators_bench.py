@@ -1,7 +1,8 @@
 """Operator benchmark: pdekit FNO/TFNO against neuraloperator 2.0 (PyTorch CPU), same budget.
 
-Both contenders read one data file per case (``benchmarks/out/operators-<case>.npz``: train and
-test arrays, channel statistics of the training split, the per-epoch sample orders) and train
+Both contenders read one data file per case (``benchmarks/out/operators-<case>.npz``, made from
+the ``pdekit datagen`` HDF5 file beside it, see operators_data.py: train and test arrays,
+channel statistics of the training split, the per-epoch sample orders) and train
 the same architecture (neuraloperator's FNO layout; pdekit with
 ``convention="neuraloperator"``, so the parameter counts agree) with Adam, a constant learning
 rate, the mean per-sample relative L2 loss in physical units, the same batch size, epochs and
@@ -40,34 +41,22 @@ SEED = 0
 TFNO_RANK = 0.1
 
 
-def make_data(case, cfg, path: Path):
-    """Generate (or reuse) the case's arrays; write the file both contenders read."""
-    import jax
-    from operators_data import burgers, darcy
+def make_data(case, cfg, path: Path, h5: Path | None = None):
+    """Generate (or reuse) the case's dataset with ``pdekit datagen`` (HDF5 beside `path`) and
+    write the ``.npz`` both contenders read."""
+    from operators_data import datagen, exchange_file
 
     n = cfg["n_train"] + cfg["n_test"]
-    meta = {"case": case, "s": cfg["s"], "n": n, "seed": SEED, "epochs": cfg["epochs"]}
-    if path.exists():
+    h5 = path.with_suffix(".h5") if h5 is None else h5
+    meta = {"case": case, "s": cfg["s"], "n": n, "seed": SEED, "epochs": cfg["epochs"],
+            "n_train": cfg["n_train"], "source": f"pdekit datagen {case}", "h5": h5.name}
+    if path.exists() and h5.exists():
         with np.load(path) as f:
             if json.loads(str(f["meta"])) == meta:
                 return path
-    gen = darcy if case == "darcy" else burgers
-    x, y = gen(n, cfg["s"], seed=SEED)
-    x_tr, y_tr = x[: cfg["n_train"]], y[: cfg["n_train"]]
-    axes = (0,) + tuple(range(2, x.ndim))
-    stats = {"x_mean": x_tr.mean(axis=axes, keepdims=True)[0],
-             "x_std": x_tr.std(axis=axes, keepdims=True)[0],
-             "y_mean": y_tr.mean(axis=axes, keepdims=True)[0],
-             "y_std": y_tr.std(axis=axes, keepdims=True)[0]}
-    # the order pdekit.data's split.batches uses: permutation(fold_in(key(seed), epoch))
-    order = np.stack([np.asarray(jax.random.permutation(
-        jax.random.fold_in(jax.random.key(SEED), e), cfg["n_train"]))
-        for e in range(cfg["epochs"])])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x_train=x_tr, y_train=y_tr, x_test=x[cfg["n_train"]:],
-             y_test=y[cfg["n_train"]:], order=order, meta=json.dumps(meta),
-             **{k: v.astype(np.float32) for k, v in stats.items()})
-    return path
+    datagen(case, n, cfg["s"], seed=SEED, path=h5)
+    return exchange_file(h5, path, n_train=cfg["n_train"], n_test=cfg["n_test"],
+                         epochs=cfg["epochs"], seed=SEED, meta=meta)
 
 
 def _split(x, y):

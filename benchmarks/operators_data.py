@@ -1,86 +1,66 @@
-"""Benchmark data for the operator benchmark (numpy + scipy only): Darcy 2D and Burgers 1D.
+"""Benchmark data for the operator benchmark, made by ``pdekit datagen`` (issue #11: "same data,
+from `pdekit datagen`").
 
-Written once to ``benchmarks/out/operators-<case>.npz`` and read by both contenders (pdekit and
-the neuraloperator runner), with the training statistics and the per-epoch sample orders, so
-both see the same arrays in the same order.
+:func:`datagen` runs the CLI in a subprocess (``pdekit datagen NAME --n N --resolution S --seed
+SEED --out FILE --quiet``: float64 compute, float32 storage, as a user would run it) and keeps the
+HDF5 file under ``benchmarks/out/``; the CLI resumes or reuses a file made with the same
+parameters and refuses one made with others, so a cached file is never silently replaced.
+:func:`exchange_file` turns it into the ``.npz`` that both contenders read (the neuraloperator
+venv has no pdekit): train/test arrays (first ``n_train`` / last ``n_test`` samples, as
+``Dataset.split``), the channel statistics of the training split and the per-epoch sample orders
+of ``split.batches`` (``permutation(fold_in(key(seed), epoch))``).
 
-* Darcy (Li et al. 2021 set-up): ``-div(a grad u) = 1`` on the unit square, ``u = 0`` on the
-  boundary; ``a = 12`` where a Gaussian random field ``N(0, (-Lap + 9)^-2)`` is positive, else
-  3; second-order finite differences (harmonic face averages) on an ``s x s`` node grid with
-  the boundary nodes included; sparse LU per sample.
-* Burgers: ``u_t + (u^2/2)_x = nu u_xx`` on the periodic unit interval, ``nu = 0.1``, ``t1 = 1``,
-  ``u0 ~ N(0, 625 (-Lap + 25)^-2)``; pseudo-spectral, 2/3 dealiasing, integrating-factor RK4.
+* ``darcy``: ``-div(a grad u) = 1`` on the unit square, ``u = 0`` on the boundary, ``a = 12 / 3``
+  thresholded from a GRF (Li et al. 2021), P1 FEM + GMG-CG, sampled on the ``s x s`` cell-centre
+  grid (see ``pdekit.data`` / docs/data.md).
+* ``burgers``: ``u_t + u u_x = 0.1 u_xx`` on the periodic interval, ``u0 ~ N(0, 625 (-Lap +
+  25)^-2)`` -> ``u(1)``, ETDRK4 with 2/3 dealiasing.
 """
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
-
-def grf_2d(rng, n_samples, s, *, alpha=2.0, tau=3.0):
-    """Periodic Gaussian random fields with covariance ``(-Lap + tau^2)^-alpha`` on s x s."""
-    k = np.fft.fftfreq(s, d=1.0 / s)
-    kx, ky = np.meshgrid(k, k, indexing="ij")
-    sqrt_eig = (4 * np.pi**2 * (kx**2 + ky**2) + tau**2) ** (-alpha / 2)
-    sqrt_eig[0, 0] = 0.0
-    xi = rng.standard_normal((n_samples, s, s)) + 1j * rng.standard_normal((n_samples, s, s))
-    return np.real(np.fft.ifft2(xi * sqrt_eig * s * s))
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def darcy(n_samples: int, s: int = 64, *, seed: int = 0):
-    """``(a, u)``: arrays ``(n, 1, s, s)`` float32 of coefficient and solution."""
-    import scipy.sparse as sp
-    import scipy.sparse.linalg as spla
-
-    rng = np.random.default_rng(seed)
-    a_all = np.where(grf_2d(rng, n_samples, s) > 0, 12.0, 3.0)
-    h = 1.0 / (s - 1)
-    m = s - 2  # interior nodes per axis
-    idx = np.arange(m * m).reshape(m, m)
-    u_all = np.zeros((n_samples, s, s))
-    for n in range(n_samples):
-        a = a_all[n]
-        ax = 2 * a[1:, :] * a[:-1, :] / (a[1:, :] + a[:-1, :])  # faces between i and i+1
-        ay = 2 * a[:, 1:] * a[:, :-1] / (a[:, 1:] + a[:, :-1])
-        east, west = ax[1:, 1:-1], ax[:-1, 1:-1]  # for interior node (i, j): (i+1/2), (i-1/2)
-        north, south = ay[1:-1, 1:], ay[1:-1, :-1]
-        diag = (east + west + north + south).ravel()
-        rows, cols, vals = [idx.ravel()], [idx.ravel()], [diag]
-        for di, dj, coef in ((1, 0, east), (-1, 0, west), (0, 1, north), (0, -1, south)):
-            i0, i1 = max(0, -di), m - max(0, di)
-            j0, j1 = max(0, -dj), m - max(0, dj)
-            rows.append(idx[i0:i1, j0:j1].ravel())
-            cols.append(idx[i0 + di:i1 + di, j0 + dj:j1 + dj].ravel())
-            vals.append(-coef[i0:i1, j0:j1].ravel())
-        A = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(m * m, m * m))
-        u_all[n, 1:-1, 1:-1] = spla.spsolve(A, np.full(m * m, h * h)).reshape(m, m)
-    return (a_all[:, None].astype(np.float32), u_all[:, None].astype(np.float32))
+def datagen(name: str, n: int, resolution: int, *, seed: int, path: Path) -> Path:
+    """Run ``pdekit datagen`` into `path` (reused as is when already complete)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-c", "import sys; from pdekit.cli import main; main(sys.argv[1:])",
+           "datagen", name, "--n", str(n), "--resolution", str(resolution), "--seed", str(seed),
+           "--out", str(path), "--quiet"]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    subprocess.run(cmd, check=True, env=env)
+    return path
 
 
-def burgers(n_samples: int, s: int = 256, *, seed: int = 0, nu: float = 0.1, t1: float = 1.0,
-            dt: float = 5e-4):
-    """``(u0, u(t1))``: arrays ``(n, 1, s)`` float32."""
-    rng = np.random.default_rng(seed)
-    k = np.fft.rfftfreq(s, d=1.0 / s)
-    sqrt_eig = 25.0 * (4 * np.pi**2 * k**2 + 25.0) ** (-1.0)
-    sqrt_eig[0] = 0.0
-    xi = rng.standard_normal((n_samples, k.size)) + 1j * rng.standard_normal((n_samples, k.size))
-    u_hat = xi * sqrt_eig * s / np.sqrt(2)
-    u0 = np.fft.irfft(u_hat, n=s)
-    kk = 2j * np.pi * k
-    lin = -nu * (2 * np.pi * k) ** 2
-    keep = (k < s / 3).astype(float)  # 2/3 rule
+def exchange_file(h5: Path, out: Path, *, n_train: int, n_test: int, epochs: int, seed: int,
+                  meta: dict) -> Path:
+    """Write the ``.npz`` both contenders read from the HDF5 dataset `h5`."""
+    import jax
 
-    def nonlin(v_hat):
-        v = np.fft.irfft(v_hat, n=s)
-        return -0.5 * kk * np.fft.rfft(v * v) * keep
+    from pdekit.data import Dataset
 
-    e1, e2 = np.exp(lin * dt / 2), np.exp(lin * dt)
-    v = np.fft.rfft(u0)
-    for _ in range(int(round(t1 / dt))):
-        k1 = nonlin(v)
-        k2 = nonlin(e1 * (v + dt / 2 * k1))
-        k3 = nonlin(e1 * v + dt / 2 * k2)
-        k4 = nonlin(e2 * v + dt * e1 * k3)
-        v = e2 * v + dt / 6 * (e2 * k1 + 2 * e1 * (k2 + k3) + k4)
-    u1 = np.fft.irfft(v, n=s)
-    return u0[:, None].astype(np.float32), u1[:, None].astype(np.float32)
+    ds = Dataset(h5)
+    if len(ds) < n_train + n_test:
+        raise ValueError(f"{h5} holds {len(ds)} samples, need {n_train + n_test}.")
+    train, test = ds.split(n_train, n_test)
+    x_tr, y_tr = train.arrays()
+    x_te, y_te = test.arrays()
+    axes = (0,) + tuple(range(2, x_tr.ndim))
+    stats = {"x_mean": x_tr.mean(axis=axes, keepdims=True)[0],
+             "x_std": x_tr.std(axis=axes, keepdims=True)[0],
+             "y_mean": y_tr.mean(axis=axes, keepdims=True)[0],
+             "y_std": y_tr.std(axis=axes, keepdims=True)[0]}
+    # the order pdekit.data's split.batches uses: permutation(fold_in(key(seed), epoch))
+    order = np.stack([np.asarray(jax.random.permutation(
+        jax.random.fold_in(jax.random.key(seed), e), n_train)) for e in range(epochs)])
+    np.savez(out, x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te, order=order,
+             meta=json.dumps(meta), **{k: v.astype(np.float32) for k, v in stats.items()})
+    return out

@@ -16,6 +16,7 @@ accuracy of the recovered subspaces is reported for both.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -39,6 +40,20 @@ def make_data(S, dofs, K=8, r=3, seed=0):
         x[k * per:(k + 1) * per] = (g @ B.T) * amp[:, None]
     perm = rng.permutation(per * K)
     return x[perm], truth[perm]
+
+
+def timeit(fn, repeat=3):
+    """`H.timeit` plus the best process CPU time (`cpu`, seconds) of the calls: on a shared
+    machine the CPU time of a pinned single-threaded process is the fairer figure."""
+    import time
+
+    cpus, walls = [], []
+    for _ in range(repeat):
+        c0, w0 = time.process_time(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return {"best": min(walls), "cpu": min(cpus), "cpu_per_wall": sum(cpus) / sum(walls)}
 
 
 def accuracy(labels, truth):
@@ -79,62 +94,79 @@ def peer_main(args):
 
     for name, fn in [("sine", sine), ("euclidean", euclid)]:
         D = fn()
-        t = H.timeit(fn, repeat=2)
+        t = timeit(fn, repeat=1)
         res = kmedoids.fasterpam(D, K, init="random", random_state=0, n_cpu=1)
-        tk = H.timeit(lambda D=D: kmedoids.fasterpam(D, K, init="random", random_state=0,
+        tk = timeit(lambda D=D: kmedoids.fasterpam(D, K, init="random", random_state=0,
                                                      n_cpu=1), repeat=3)
-        out["rows"].append({"case": f"pairwise {name} (numpy)", "time": t["best"],
+        out["rows"].append({"case": f"pairwise {name} (numpy)", "time": t["best"], "cpu": t["cpu"],
                             "cpu_wall": t["cpu_per_wall"]})
         out["rows"].append({"case": f"k-medoids {name} (kmedoids)", "time": tk["best"],
-                            "accuracy": accuracy(np.asarray(res.labels), truth),
+                            "cpu": tk["cpu"], "accuracy": accuracy(np.asarray(res.labels), truth),
                             "loss": float(res.loss), "cpu_wall": tk["cpu_per_wall"]})
     km = KMeans(K, n_init=4, algorithm="lloyd", random_state=0, tol=1e-10, max_iter=300)
-    t = H.timeit(lambda: km.fit(x), repeat=3)
+    t = timeit(lambda: km.fit(x), repeat=2)
     out["rows"].append({"case": "k-means euclidean (scikit-learn)", "time": t["best"],
-                        "accuracy": accuracy(km.labels_, truth), "loss": float(km.inertia_),
-                        "cpu_wall": t["cpu_per_wall"], "n_iter": int(km.n_iter_)})
+                        "cpu": t["cpu"], "accuracy": accuracy(km.labels_, truth),
+                        "loss": float(km.inertia_), "cpu_wall": t["cpu_per_wall"],
+                        "n_iter": int(km.n_iter_)})
     out["versions"]["scikit-learn"] = sklearn.__version__
     H.write_json(out, args.out)
 
 
 # ----------------------------------------------------------------------------- pdekit side
 def pdekit_main(args):
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-
     import pdekit
-    from pdekit import rom
 
     pdekit.enable_x64()
     S, dofs, K = (400, 2000, 8) if args.quick else (5000, 10_000, 8)
+    prev = {}
+    if args.part == "online" and args.out and os.path.exists(args.out):
+        prev = json.loads(open(args.out).read())  # keep the offline rows of an earlier run
+    result = {"benchmark": "romlocal", "machine": H.machine_info(),
+              "threads": H.threads_summary(), "quick": args.quick,
+              "sizes": {"snapshots": S, "dofs": dofs, "clusters": K},
+              "versions": H.versions("jax", "kmedoids", "numpy"), "rows": []}
+    if args.part in ("all", "offline"):
+        offline(args, result, S, dofs, K)
+    else:  # the offline rows (and the machine state they were measured in) of the earlier run
+        result["machine_online"] = result["machine"]
+        result.update({k: prev[k] for k in ("rows", "peer", "versions_peer", "machine")
+                       if k in prev})
+    if args.part in ("all", "online"):
+        result["online"] = online(args)
+    H.write_json(result, args.out)
+    print(results_section(result, "python benchmarks/rom_local_bench.py"))
+
+
+def offline(args, result, S, dofs, K):
+    import jax.numpy as jnp
+    import numpy as np
+
+    from pdekit import rom
+
     x_np, truth = make_data(S, dofs, K)
     x = jnp.asarray(x_np)
     data = H.HERE / "out" / f".romlocal-data-{os.getpid()}.npy"
     data.parent.mkdir(parents=True, exist_ok=True)
     np.save(data, x_np)
     np.save(str(data) + ".truth.npy", truth)
-    result = {"benchmark": "romlocal", "machine": H.machine_info(),
-              "threads": H.threads_summary(), "quick": args.quick,
-              "sizes": {"snapshots": S, "dofs": dofs, "clusters": K},
-              "versions": H.versions("jax", "kmedoids", "numpy"), "rows": []}
     rows = result["rows"]
     for name, d in [("sine", rom.Sine()), ("euclidean", rom.Euclidean())]:
         fn = lambda d=d: rom.pairwise(d, x, tile_size=512).block_until_ready()  # noqa: E731
         D, first = H.first_call(fn)
-        t = H.timeit(fn, repeat=2)
-        rows.append({"case": f"pairwise {name} (pdekit)", "time": t["best"],
+        t = timeit(fn, repeat=1)
+        rows.append({"case": f"pairwise {name} (pdekit)", "time": t["best"], "cpu": t["cpu"],
                      "compile": first - t["best"], "cpu_wall": t["cpu_per_wall"]})
         res = rom.kmedoids(D, K, seed=0, n_init=1)
-        tk = H.timeit(lambda D=D: rom.kmedoids(D, K, seed=0, n_init=1), repeat=3)
-        rows.append({"case": f"k-medoids {name} (pdekit)", "time": tk["best"],
+        tk = timeit(lambda D=D: rom.kmedoids(D, K, seed=0, n_init=1), repeat=3)
+        rows.append({"case": f"k-medoids {name} (pdekit)", "time": tk["best"], "cpu": tk["cpu"],
                      "accuracy": accuracy(res.labels, truth), "loss": res.loss,
                      "cpu_wall": tk["cpu_per_wall"]})
         del D
     fn = lambda: rom.kmeans(x, K, seed=0, n_init=4, tol=1e-10)  # noqa: E731
     res, first = H.first_call(fn)
-    t = H.timeit(fn, repeat=3)
-    rows.append({"case": "k-means euclidean (pdekit)", "time": t["best"],
+    t = timeit(fn, repeat=2)
+    rows.append({"case": "k-means euclidean (pdekit)", "time": t["best"], "cpu": t["cpu"],
                  "compile": first - t["best"], "accuracy": accuracy(res.labels, truth),
                  "loss": res.loss, "cpu_wall": t["cpu_per_wall"], "n_iter": res.n_iter})
     x = None  # frees the snapshot matrix before the online part
@@ -146,6 +178,13 @@ def pdekit_main(args):
         result["versions_peer"] = peer.get("versions")
     data.unlink()
     os.unlink(str(data) + ".truth.npy")
+
+
+def online(args):
+    import jax
+    import jax.numpy as jnp
+
+    from pdekit import rom
 
     # --- online routing at 10^4 DOFs: classifier on parameters vs sine to every medoid
     n_mesh = 20 if args.quick else 99
@@ -163,28 +202,41 @@ def pdekit_main(args):
     clf = rom.RomNetClassifier(3, Kr, key=jax.random.key(4))
     feats = problem.features(mus)
     online = {"dofs": problem.num_dofs, "batch": B, "clusters": Kr, "basis_size": r}
-    for label, fn in [("classifier", lambda: clf.predict(feats).block_until_ready()),
-                      ("nearest medoid", lambda: lb.route_nearest(fields).block_until_ready())]:
+    route_clf, route_med = rom.classifier_router(clf), rom.medoid_router(lb)
+
+    def cost(label, fn, per=1, repeat=20):
         H.first_call(fn)
-        online[f"{label} batch"] = H.timeit(fn, repeat=5)["best"] / B
-    one_f, one_u = feats[:1], fields[:1]
-    for label, fn in [("classifier", lambda: clf.predict(one_f).block_until_ready()),
-                      ("nearest medoid", lambda: lb.route_nearest(one_u).block_until_ready())]:
-        H.first_call(fn)
-        online[f"{label} single"] = H.timeit(fn, repeat=20)["best"]
+        fn()
+        t = timeit(fn, repeat=repeat)
+        online[label] = t["best"] / per
+        online[label + " cpu"] = t["cpu"] / per
+
+    # batched: per-sample cost of routing B queries in one call
+    cost("classifier batch", lambda: route_clf(feats).block_until_ready(), B, 5)
+    cost("nearest medoid batch", lambda: route_med(fields).block_until_ready(), B, 5)
+    cost("nearest medoid pairwise batch",
+         lambda: lb.route_nearest(fields).block_until_ready(), B, 5)
+    # single warm calls (the online situation): compiled routers, and the filter_jit methods
+    one_f, one_u = feats[0], fields[0]
+    cost("classifier single", lambda: route_clf(one_f).block_until_ready(), 1, 200)
+    cost("nearest medoid single", lambda: route_med(one_u).block_until_ready(), 1, 200)
+    cost("classifier single filter_jit",
+         lambda: clf.predict(feats[:1]).block_until_ready(), 1, 50)
+    cost("nearest medoid single pairwise",
+         lambda: lb.route_nearest(fields[:1]).block_until_ready(), 1, 50)
     R = rom.local_galerkin_rom(problem.A, lb, classifier=clf)
     b = problem.loads(mus[:1])[0]
     f0 = feats[0]
     from pdekit.solvers import linalg
 
-    rom_fn = lambda: R.solve(b, f0)[0].block_until_ready()  # noqa: E731
+    solve = R.online()
     full_fn = eqx_jit_solve(problem.A, b, linalg)
-    for label, fn in [("route + local ROM solve", rom_fn), ("full solve (Direct)", full_fn)]:
-        H.first_call(fn)
-        online[label] = H.timeit(fn, repeat=10)["best"]
-    result["online"] = online
-    H.write_json(result, args.out)
-    print(results_section(result, "python benchmarks/rom_local_bench.py"))
+    cost("route + local ROM solve", lambda: solve(b, f0)[0].block_until_ready(), 1, 50)
+    cost("full solve (Direct)", full_fn, 1, 10)
+    # the dissimilarity route needs the field: a full solve, then the medoid distances
+    cost("full solve + nearest medoid",
+         lambda: route_med(full_fn()).block_until_ready(), 1, 10)
+    return online
 
 
 def eqx_jit_solve(A, b, linalg):
@@ -194,14 +246,27 @@ def eqx_jit_solve(A, b, linalg):
     return lambda: f(A, b).block_until_ready()
 
 
+def us(o, key):
+    """CPU time per call of an online row, in microseconds (wall time where no CPU time)."""
+    v = o.get(key + " cpu", o.get(key))
+    return "-" if v is None else f"{v * 1e6:.3g} us"
+
+
+def qo(o, slow, fast):
+    a, b = o.get(slow + " cpu", o.get(slow)), o.get(fast + " cpu", o.get(fast))
+    return "-" if a is None or b is None else f"{a / b:.1f}"
+
+
 def results_section(d: dict, cmd: str) -> str:
     """Markdown for benchmarks/RESULTS.md (used by write_results.py)."""
     rows = list(d["rows"]) + list(d.get("peer", {}).get("rows", []))
     by = {r["case"]: r for r in rows}
 
-    def ratio(ours, theirs):
+    def ratio(ours, theirs, key="time"):
         a, b = by.get(ours), by.get(theirs)
-        return None if a is None or b is None else b["time"] / a["time"]
+        if a is None or b is None or key not in a or key not in b:
+            return None
+        return b[key] / a[key]
 
     s = d["sizes"]
     m = d["machine"]
@@ -212,27 +277,39 @@ def results_section(d: dict, cmd: str) -> str:
              "- threads: " + ", ".join(f"{k}={v}" for k, v in d["threads"].items()),
              f"- versions: {d['versions']}; peer: {d.get('versions_peer')}", "",
              H.table(rows, [("case", "case", ""), ("time", "time [s]", ".3g"),
+                            ("cpu", "CPU [s]", ".3g"),
                             ("compile", "compile [s]", ".2g"), ("accuracy", "purity", ".3f"),
                             ("loss", "loss", ".4g"), ("cpu_wall", "cpu/wall", ".2f")]), ""]
     for ours, theirs in [("pairwise sine (pdekit)", "pairwise sine (numpy)"),
                          ("pairwise euclidean (pdekit)", "pairwise euclidean (numpy)"),
                          ("k-means euclidean (pdekit)", "k-means euclidean (scikit-learn)")]:
-        q = ratio(ours, theirs)
-        lines.append(f"- {ours} vs {theirs}: **{H.fmt(q, '.2f')}x**" if q else
+        q, qc = ratio(ours, theirs), ratio(ours, theirs, "cpu")
+        lines.append(f"- {ours} vs {theirs}: **{H.fmt(qc, '.2f')}x** in CPU time, "
+                     f"{H.fmt(q, '.2f')}x in wall time (> 1: pdekit faster)" if q else
                      f"- {ours}: peer skipped")
     o = d.get("online")
     if o:
-        lines += ["", f"Online, {o['dofs']} DOFs, K = {o['clusters']}, r = {o['basis_size']}:",
-                  f"- routing per sample, batch of {o['batch']}: classifier "
-                  f"{o['classifier batch'] * 1e6:.3g} us vs sine to every medoid "
-                  f"{o['nearest medoid batch'] * 1e6:.3g} us "
-                  f"(**{o['nearest medoid batch'] / o['classifier batch']:.1f}x**); single "
-                  f"call {o['classifier single'] * 1e6:.3g} us vs "
-                  f"{o['nearest medoid single'] * 1e6:.3g} us "
-                  f"({o['nearest medoid single'] / o['classifier single']:.1f}x)",
-                  f"- route + local Galerkin solve {o['route + local ROM solve'] * 1e3:.3g} ms "
-                  f"vs full solve {o['full solve (Direct)'] * 1e3:.3g} ms "
-                  f"(**{o['full solve (Direct)'] / o['route + local ROM solve']:.0f}x**)"]
+        mo = d.get("machine_online", m)
+        lines += ["", f"Online, {o['dofs']} DOFs, K = {o['clusters']}, r = {o['basis_size']} "
+                  f"(load at start {mo['loadavg_1_5_15']}):",
+                  f"- routing per sample, batch of {o['batch']} (CPU time): classifier "
+                  f"{us(o, 'classifier batch')} vs nearest medoid (precomputed W m_k) "
+                  f"{us(o, 'nearest medoid batch')} "
+                  f"(**{qo(o, 'nearest medoid batch', 'classifier batch')}x**), vs the pairwise "
+                  f"sine matrix {us(o, 'nearest medoid pairwise batch')} "
+                  f"({qo(o, 'nearest medoid pairwise batch', 'classifier batch')}x)",
+                  f"- single warm call (compiled routers): classifier "
+                  f"{us(o, 'classifier single')} vs nearest medoid given the field "
+                  f"{us(o, 'nearest medoid single')} "
+                  f"(**{qo(o, 'nearest medoid single', 'classifier single')}x**); counting the "
+                  f"full solve the medoid route needs: {us(o, 'full solve + nearest medoid')} "
+                  f"(**{qo(o, 'full solve + nearest medoid', 'classifier single')}x**); "
+                  f"before (eqx.filter_jit methods): classifier "
+                  f"{us(o, 'classifier single filter_jit')}, pairwise medoid route "
+                  f"{us(o, 'nearest medoid single pairwise')}",
+                  f"- route + local Galerkin solve {us(o, 'route + local ROM solve')} "
+                  f"vs full solve {us(o, 'full solve (Direct)')} "
+                  f"(**{qo(o, 'full solve (Direct)', 'route + local ROM solve')}x**)"]
     return "\n".join(lines)
 
 
@@ -243,6 +320,8 @@ def main():
     p.add_argument("--data")
     p.add_argument("--truth")
     p.add_argument("--K", type=int, default=8)
+    p.add_argument("--part", choices=("all", "offline", "online"), default="all",
+                   help="online: rerun the routing part only, keeping the offline rows of --out")
     args = p.parse_args()
     H.pin_threads()
     if args.peer:

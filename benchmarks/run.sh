@@ -2,7 +2,11 @@
 # pdekit benchmark suite (`make bench`): every family against its named peer (NLSE, FEM,
 # datasets, spectral equations, neural operators, ROMs, local bases; about an hour on 2 cores).
 #
-#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators|romlocal|spectral] [--threads N]
+#   bash benchmarks/run.sh [--quick] [--only nlse|fem|rom|data|operators|mgno|romlocal|spectral] [--threads N]
+#
+# mgno times MgNO against the reference PyTorch code (xlliu2017/MgNO), which is not vendored:
+# it runs when $PDEKIT_MGNO_REF (or /work/ref/MgNO/models.py) names its models.py, and
+# otherwise records "skipped: reference not available" (nothing is fetched).
 #
 # Creates the peer virtualenvs on first use (each peer in its own venv, never a pdekit
 # dependency), pins every contender to the same thread count and CPU cores, runs
@@ -15,7 +19,7 @@ BENCH=$ROOT/benchmarks
 PY=${PDEKIT_PYTHON:-$ROOT/.venv/bin/python}
 ARGS="$*"
 QUICK=""
-ONLY="nlse fem data spectral operators rom romlocal"
+ONLY="nlse fem data spectral operators mgno rom romlocal"
 THREADS=${PDEKIT_BENCH_THREADS:-1}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -62,6 +66,8 @@ for b in $ONLY; do
   case $b in
     nlse) make_venv "$BENCH/.venv-nlse" python3.11 "$BENCH/requirements-nlse.txt" ;;
     operators) make_venv "$BENCH/.venv-operators" python3.11 "$BENCH/requirements-operators.txt" ;;
+    mgno) if [ -f "${PDEKIT_MGNO_REF:-/work/ref/MgNO/models.py}" ]; then  # torch for the reference
+            make_venv "$BENCH/.venv-operators" python3.11 "$BENCH/requirements-operators.txt"; fi ;;
     rom) make_venv "$BENCH/.venv-rom" python3.11 "$BENCH/requirements-rom.txt" ;;
     romlocal) make_venv "$BENCH/.venv-romlocal" python3.11 "$BENCH/requirements-romlocal.txt" ;;
     fem) make_venv "$BENCH/.venv-fem" python3.11 "$BENCH/requirements-fem.txt"

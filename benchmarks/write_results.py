@@ -176,7 +176,9 @@ def operators_section(d, cmd):
         out.append(f"- {case}: {c['s']} points per axis, {c['n_train']} train / {c['n_test']} "
                    f"test samples, modes {c['modes']}, width {c['width']}, {c['layers']} "
                    f"layers, batch {c['batch_size']}, {c['epochs']} epochs, Adam lr {c['lr']}, "
-                   f"TFNO Tucker rank {d['tfno_rank']}")
+                   f"TFNO Tucker rank {d['tfno_rank']}; data `pdekit datagen {case} --n "
+                   f"{c['n_train'] + c['n_test']} --resolution {c['s']} --seed {d['seed']}` "
+                   "(float64 compute, float32 storage)")
     out += ["", "| case | model | contender | params | s/epoch (wall) | s/epoch (CPU) | "
             "test rel. L2 | wall ratio | CPU ratio | error ratio |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -221,6 +223,7 @@ def main():
             section = {"nlse": nlse_section, "fem": fem_section, "rom": rom_section,
                        "data": __import__("data_bench").results_section,
                        "operators": operators_section,
+                       "mgno": __import__("mgno_bench").results_section,
                        "spectral": spectral_section}[d["benchmark"]]
         text = update(text, d["benchmark"], section(d, args.cmd))
     path.write_text(text)

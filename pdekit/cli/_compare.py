@@ -12,7 +12,6 @@ sample) and each trained model (``<out>/<name>.{eqx,json}``, ``pdekit.operators.
 
 import argparse
 import json
-import math
 import pathlib
 import time
 
@@ -58,54 +57,26 @@ def _parse_models(text: str) -> list[str]:
 
 def build(name, ds, train, args, key, dtype, y_normalizer=None):
     """The named operator for the dataset's shapes (Normalized by the caller)."""
-    import jax.numpy as jnp
-    import numpy as np
+    from ..operators import FNO, TFNO
+    from ._build import build_deeponet, build_mgno, build_pod_deeponet, pod_basis
 
-    from ..operators import FNO, TFNO, DeepONet, MgNO, PODDeepONet
-
-    cin, *spatial = ds.x_shape
-    cout = ds.y_shape[0]
-    d = len(spatial)
+    spatial = ds.x_shape[1:]
     if name in ("fno", "tfno"):
         make = FNO if name == "fno" else TFNO
         modes = tuple(min(args.modes, n // 2) for n in spatial)
-        return make(cin, cout, modes, args.width or 32, 4, key=key, dtype=dtype)
+        return make(ds.x_shape[0], ds.y_shape[0], modes, args.width or 32, 4, key=key,
+                    dtype=dtype)
     if name == "mgno":
-        # as many levels as halve the grid down to >= 2 points (at most the reference's 6)
-        levels = max(1, min(6, int(math.log2(min(spatial))) - 1))
-        pre = (1,) * (levels - 1) + (2,) if levels > 1 else 1
-        return MgNO(cin, cout, width=args.width or 24, num_layers=4, levels=levels,
-                    pre_smooth=pre, num_spatial_dims=d, dtype=dtype, key=key)
-    branch = "cnn" if d in (1, 2) and min(spatial) > 8 else "mlp"
+        return build_mgno(ds, width=args.width or 24, layers=4, levels=None, padding="zeros",
+                          key=key, dtype=dtype)
     if name == "deeponet":
-        axes = [np.asarray(ds.coords[a]) if a in ds.coords else np.linspace(0, 1, n)
-                for a, n in zip(ds.meta.get("grid", {}).get("axes", [None] * d), ds.y_shape[1:])]
-        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
-        return DeepONet(ds.x_shape, jnp.asarray(grid), num_basis=64, num_outputs=cout,
-                        branch=branch, width=args.width or 128, dtype=dtype, key=key)
+        return build_deeponet(ds, width=args.width or 128, num_basis=64, branch=None, key=key,
+                              dtype=dtype)
     # POD-DeepONet: POD modes (pdekit.rom) of the centred training outputs, per channel; the
     # CLI builds them so that pdekit.operators never imports pdekit.rom
-    from ..rom import pod
-
-    _, y = train.arrays()
-    y = y.astype(np.float64)
-    if y_normalizer is not None:  # the model works in normalised units (Normalized decodes)
-        y = (y - np.asarray(y_normalizer.mean)) / (np.asarray(y_normalizer.std)
-                                                   + y_normalizer.eps)
-    y = y.reshape(len(y), cout, -1)
-    mean = y.mean(axis=0)
-    basis = []
-    for c in range(cout):
-        rank = min(args.pod_modes, len(y) - 1, y.shape[-1])
-        modes = pod(jnp.asarray((y[:, c] - mean[c]).T), rank=max(rank, 1)).modes
-        basis.append(np.asarray(modes).T)
-    p = min(len(b) for b in basis)
-    basis = np.stack([b[:p] for b in basis]).reshape((cout, p) + tuple(ds.y_shape[1:]))
-    mean = mean.reshape(ds.y_shape)
-    if cout == 1:
-        basis, mean = basis[0], mean[0]
-    return PODDeepONet(ds.x_shape, basis, mean, num_outputs=cout, branch=branch,
-                       width=args.width or 128, dtype=dtype, key=key)
+    basis, mean, _ = pod_basis(train, y_normalizer, args.pod_modes)
+    return build_pod_deeponet(ds, basis, mean, width=args.width or 128, branch=None, key=key,
+                              dtype=dtype)
 
 
 def compare_figure(x, y, preds: dict):

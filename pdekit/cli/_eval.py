@@ -43,7 +43,7 @@ def run(args):
     import numpy as np
 
     from pdekit.data import Dataset
-    from pdekit.operators import count_params, load_model
+    from pdekit.operators import DeepONet, MgNO, PODDeepONet, count_trainable, load_model
     from pdekit.training import evaluate, h1
 
     settings = json.loads((run_dir / "run.json").read_text())
@@ -60,12 +60,22 @@ def run(args):
             raise ValueError(f"--resolution {args.resolution} must divide the file's "
                              f"resolution {native}.")
         test = test.subsample(native // args.resolution)
+    net = model.model
+    if isinstance(net, (DeepONet, PODDeepONet)) and tuple(test.x_shape) != net.in_shape:
+        raise ValueError(f"--resolution: a {type(net).__name__} reads its input at the "
+                         f"{net.in_shape[1:]} sensors it was trained with, got "
+                         f"{tuple(test.x_shape[1:])}; evaluate at the trained resolution.")
+    if isinstance(net, MgNO):
+        try:
+            net.vcycles[0].check_spatial(test.x_shape[1:])
+        except ValueError as err:
+            raise ValueError(f"--resolution: {err}") from None
     rel = evaluate(model, test)
     grid = ds.meta.get("grid") or {}
     periodic = grid.get("kind") == "periodic"  # spectral H1 derivatives, else differences
     h1_err = evaluate(model, test, metric=lambda p, y, reduce: h1(p, y, periodic=periodic,
                                                                    reduce=reduce))
-    result = {"test_rel_l2": rel, "test_h1": h1_err, "n_params": count_params(model.model),
+    result = {"test_rel_l2": rel, "test_h1": h1_err, "n_params": count_trainable(model.model),
               "resolution": list(test.x_shape[1:]), "n_test": len(test),
               "s_per_epoch": extra.get("s_per_epoch"),
               "trained_resolution": extra.get("resolution"), "run_dir": str(run_dir)}

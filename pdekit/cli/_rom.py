@@ -22,7 +22,8 @@ def add_parser(subparsers):
     b = sub.add_parser("build", help="build a certified reduced basis by weak greedy",
                        description="Build a certified Galerkin ROM by estimator-driven weak "
                        "greedy and report its accuracy on random test parameters.")
-    b.add_argument("problem", choices=("thermal-block",), help="the parametrised problem")
+    b.add_argument("problem", choices=("thermal-block", "moving-source"),
+                   help="the parametrised problem (moving-source: only with --local)")
     b.add_argument("--blocks", default="2x2", help="blocks NXxNY (default 2x2)")
     b.add_argument("--cells", type=int, default=32,
                    help="mesh cells per side of the unit square (default 32)")
@@ -47,6 +48,7 @@ def add_parser(subparsers):
                    help="write figures FILE (summary) and FILE-stem_{greedy,estimator,"
                    "solution,singular_values}.png")
     _common(b)
+    _add_local_options(b)
     b.set_defaults(func=run_build)
 
     e = sub.add_parser("eval", help="evaluate a saved ROM", description="Evaluate a saved ROM "
@@ -84,6 +86,9 @@ def _plot_paths(plot):
 
 def run_build(args):
     from .._misc import x64_enabled
+
+    if args.local is not None or args.problem == "moving-source":
+        return run_build_local(args)
 
     # ---- validate everything before any work ----
     if not 2 <= args.cells <= 1024:
@@ -219,6 +224,8 @@ def run_eval(args):
     path = pathlib.Path(args.rom)
     if not path.is_file():
         raise ValueError(f"ROM file '{path}' does not exist.")
+    if _local_header(path) is not None:
+        return run_eval_local(args, path)
     save = check_output_path("--save", args.save, overwrite=args.overwrite) if args.save \
         else None
     mu_vals = _floats("--mu", args.mu)
@@ -256,4 +263,272 @@ def run_eval(args):
     else:
         print(f"mu = {report['mu']}: N = {model.basis_size}, error bound (energy) {est:.3e} "
               f"(relative {rel:.3e}), {online_s * 1e6:.1f} us")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# local reduced bases (issue #14): `rom build PROBLEM --local K ...`, `rom eval` of the file
+# ---------------------------------------------------------------------------------------
+
+
+def _add_local_options(b):
+    g = b.add_argument_group("local reduced bases (--local K; see docs/rom_local.md)")
+    g.add_argument("--local", type=int, metavar="K", default=None,
+                   help="build K local bases by k-medoids clustering of the training "
+                   "snapshots, one local Galerkin ROM each")
+    g.add_argument("--dissimilarity", choices=("angle", "euclidean"), default="angle",
+                   help="clustering dissimilarity: angle (sine, in the problem's inner "
+                   "product) or euclidean (default angle)")
+    g.add_argument("--overlap", type=float, default=0.0,
+                   help="fraction of extra neighbouring snapshots per cluster (default 0)")
+    g.add_argument("--router", choices=("classifier", "medoid"), default="classifier",
+                   help="online routing: classifier (ROM-net MLP on the parameters, falls "
+                   "back to the smallest residual/bound when unsure) or medoid (nearest "
+                   "medoid of the full-order solution; needs the full solve, for analysis)")
+    g.add_argument("--rank", type=int, default=8,
+                   help="modes per local basis (default 8)")
+    g.add_argument("--epochs", type=int, default=200,
+                   help="classifier training epochs (default 200)")
+
+
+def _local_header(path):
+    import json
+
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            header = json.loads(f.attrs.get("header", "{}"))
+    except (OSError, ValueError):
+        return None
+    return header if header.get("format", "").startswith("pdekit.rom.Local") else None
+
+
+def _local_problem(meta):
+    from .. import rom
+
+    if meta["problem"] == "moving-source":
+        return rom.MovingSource(meta["cells"])
+    return rom.thermal_block(meta["cells"], meta["blocks"], mu_range=tuple(meta["mu_range"]))
+
+
+def run_build_local(args):
+    # ---- validate everything before any work ----
+    if args.local is None:
+        raise ValueError(f"`rom build {args.problem}` needs --local K (K >= 1 clusters).")
+    if not 1 <= args.local <= 64:
+        raise ValueError(f"--local must be in 1..64, got {args.local}.")
+    if not 2 <= args.cells <= 512:
+        raise ValueError(f"--cells must be in 2..512, got {args.cells}.")
+    for name in ("rank", "train", "test", "epochs"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}.")
+    if args.train < 2 * args.local:
+        raise ValueError(f"--train ({args.train}) must be >= 2 x --local ({args.local}).")
+    if not 0 <= args.overlap <= 1:
+        raise ValueError(f"--overlap must be in [0, 1], got {args.overlap}.")
+    lo, hi = _floats("--mu-range", args.mu_range, 2)
+    out = check_output_path("--out", args.out, overwrite=args.overwrite)
+    if args.x64:
+        from .._misc import enable_x64
+
+        enable_x64()
+
+    import jax
+    import numpy as np
+
+    from .. import rom
+
+    meta = {"problem": args.problem, "cells": args.cells, "local": args.local,
+            "dissimilarity": args.dissimilarity, "overlap": args.overlap,
+            "router": args.router, "rank": args.rank, "seed": args.seed}
+    if args.problem == "thermal-block":
+        meta.update(blocks=args.blocks, mu_range=[lo, hi])
+    problem = _local_problem(meta)  # validates the problem options
+    t0 = time.perf_counter()
+    key_train, key_test, key_clf = jax.random.split(jax.random.key(args.seed), 3)
+    train, test = problem.sample(key_train, args.train), problem.sample(key_test, args.test)
+    affine = args.problem == "thermal-block"
+    if affine:
+        solve = jax.jit(jax.vmap(problem.solve))
+        X, Y = solve(train), solve(test)
+        inner = problem.product()
+        features = jax.vmap(lambda m: 2 * (m - lo) / (hi - lo) - 1)  # LocalAffineROM.features
+    else:
+        X, Y = problem.solve(train), problem.solve(test)
+        inner = problem.mass
+        features = problem.features
+    diss = rom.Sine(inner) if args.dissimilarity == "angle" else rom.Euclidean(inner)
+    clusters = rom.kmedoids(rom.pairwise(diss, X), args.local, seed=args.seed)
+    lb = rom.local_bases(X, clusters, rank=args.rank, dissimilarity=diss,
+                         overlap=args.overlap)
+    best_train = np.asarray(lb.best(X))
+    clf, hist = None, {}
+    if args.router == "classifier":
+        clf, hist = rom.train_classifier(features(train), best_train, args.local, key=key_clf,
+                                         epochs=args.epochs, seed=args.seed)
+    g = rom.global_basis(X, rank=max(lb.ranks), inner=inner)
+    if affine:
+        R = rom.local_affine_rom(problem, lb, classifier=clf)
+    else:
+        R = rom.local_galerkin_rom(problem.A, lb, classifier=clf, global_basis=g.bases[0])
+    offline_s = time.perf_counter() - t0
+
+    # ---- report on random test parameters (full solves as the reference) ----
+    k, U = _local_solve(R, problem, test, Y, args.router, affine)
+    rel = np.asarray(_rel_errors(problem, U, Y, test, affine))
+    best = np.asarray(lb.best(Y))
+    rel_proj_global = np.asarray(rom.projection_errors(g.bases[0], Y, inner))
+    meta["num_dofs"] = int(problem.num_dofs)
+    rom.save_local_rom(out, R, meta=meta, overwrite=args.overwrite)
+    report = {
+        "problem": args.problem, "dofs": int(X.shape[1]), "n_clusters": lb.num_clusters,
+        "basis_sizes": list(lb.ranks), "cluster_sizes": clusters.sizes().tolist(),
+        "dissimilarity": args.dissimilarity, "router": args.router,
+        "max_rel_error": float(rel.max()), "mean_rel_error": float(rel.mean()),
+        "routing_accuracy": float(np.mean(np.asarray(k) == best)),
+        "global_projection_error_mean": float(rel_proj_global.mean()),
+        "local_projection_error_mean": float(np.mean(np.asarray(lb.errors(Y)).min(axis=1))),
+        "offline_s": offline_s, "out": str(out),
+    }
+    if clf is not None:
+        report["classifier_train_accuracy"] = hist["train_accuracy"]
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"{args.problem}, {report['dofs']} DOFs: {lb.num_clusters} local bases of "
+              f"sizes {list(lb.ranks)} ({args.dissimilarity} k-medoids, {args.router} "
+              f"routing): max relative error {rel.max():.2e} (mean {rel.mean():.2e}) on "
+              f"{args.test} test parameters, routing accuracy "
+              f"{report['routing_accuracy']:.2f}; offline {offline_s:.1f} s; wrote {out}")
+    return 0
+
+
+def _local_solve(R, problem, mus, Y, router, affine):
+    """Routed local ROM solutions `(k, U)` of a batch (U on the problem's unknowns)."""
+    import jax
+
+    from .. import rom
+
+    if affine:
+        if router == "medoid":
+            k = rom.medoid_router(_affine_bases(R, problem))(Y)
+            uN = jax.vmap(lambda m, j: R.solve_in(m, j)[0])(mus, k)
+        else:
+            uN, k, _, _ = jax.vmap(lambda m: R.solve(m))(mus)
+        return k, jax.vmap(R.lift)(uN, k)
+    b = problem.loads(mus)
+    if router == "medoid":
+        k = rom.medoid_router(R.local)(Y)
+        return k, jax.vmap(R.solve_in)(b, k)
+    U, k, _ = jax.vmap(lambda bb, f: R.solve(bb, f))(b, problem.features(mus))
+    return k, U
+
+
+def _affine_bases(R, problem):
+    """The stored medoids of a LocalAffineROM as a LocalBases (for the medoid router)."""
+    import jax.numpy as jnp
+
+    from .. import rom
+
+    if R.medoids is None:
+        raise ValueError("this local ROM was saved without medoids; use --router classifier.")
+    X = problem.product()
+    diss = rom.Sine(X) if R.dissimilarity == "Sine" else rom.Euclidean(X)
+    return rom.LocalBases(bases=R.bases, medoids=R.medoids,
+                          singular_values=jnp.ones(R.pad.shape, R.bases.dtype),
+                          total_energy=jnp.ones(R.pad.shape[:1], R.bases.dtype),
+                          dissimilarity=diss, ranks=R.ranks)
+
+
+def _rel_errors(problem, U, Y, mus, affine):
+    import jax
+
+    if affine:
+        err = jax.vmap(problem.energy_norm)(U - Y, mus)
+        return err / jax.vmap(problem.energy_norm)(Y, mus)
+    M = problem.mass
+
+    def nrm(v):
+        return jax.numpy.sqrt(v @ M.matvec(v))
+
+    return jax.vmap(lambda u, y: nrm(u - y) / nrm(y))(U, Y)
+
+
+def run_eval_local(args, path):
+    mu_vals = _floats("--mu", args.mu)
+    save = check_output_path("--save", args.save, overwrite=args.overwrite) if args.save \
+        else None
+    meta = _local_header(path)["meta"]
+    if args.x64:
+        from .._misc import enable_x64
+
+        enable_x64()
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from .. import rom
+
+    problem = _local_problem(meta)
+    affine = meta["problem"] == "thermal-block"
+    P = problem.num_params if affine else 3
+    if len(mu_vals) != P:
+        raise ValueError(f"--mu: expected {P} comma-separated values, got {len(mu_vals)}.")
+    mu = problem.check_params(np.asarray(mu_vals), "--mu")
+    R = rom.load_local_rom(path)
+    dtype = R.bases.dtype if affine else R.local.bases.dtype
+    mu = jnp.asarray(mu, dtype)
+    y = problem.solve(mu) if affine else problem.solve(mu[None])[0]  # the reference
+    if meta["router"] == "medoid":  # needs the full solution y (analysis)
+        lb = _affine_bases(R, problem) if affine else R.local
+        route = rom.medoid_router(lb)
+        if affine:
+            def query():
+                k = route(y)
+                return R.solve_in(mu, k)[0], k
+        else:
+            b = problem.load(mu)
+
+            def query():
+                k = route(y)
+                return R.solve_in(b, k), k
+    else:
+        online = R.online()
+        if affine:
+            def query():
+                uN, k, _, _ = online(mu)
+                return uN, k
+        else:
+            b, f = problem.load(mu), problem.features(mu)
+
+            def query():
+                u, k, _ = online(b, f)
+                return u, k
+    jax.block_until_ready(query())  # compile
+    t0 = time.perf_counter()
+    u, k = jax.block_until_ready(query())
+    online_s = time.perf_counter() - t0
+    if affine:
+        u_red, u = u, R.lift(u, k)
+    rel = float(np.asarray(_rel_errors(problem, u[None], y[None], mu[None], affine))[0])
+    report = {"mu": np.asarray(mu).tolist(), "cluster": int(k),
+              "n_clusters": len(R.ranks if affine else R.local.ranks),
+              "router": meta["router"], "rel_error": rel, "online_s": online_s}
+    if affine:
+        bound = float(R.solve_in(mu, k)[1])
+        report["error_bound"] = bound
+        report["relative_bound"] = bound / float(problem.energy_norm(y, mu))
+        del u_red
+    if save is not None:
+        full = np.asarray(problem.to_full(u) if affine else u)
+        np.savez(save, u=full, mu=np.asarray(mu), cluster=int(k))
+        report["save"] = str(save)
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"mu = {report['mu']}: cluster {report['cluster']} of {report['n_clusters']} "
+              f"({meta['router']} routing), relative error {rel:.3e}, "
+              f"{online_s * 1e6:.0f} us")
     return 0

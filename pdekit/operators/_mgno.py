@@ -33,9 +33,40 @@ ACTIVATIONS = {"gelu": _gelu, "relu": jax.nn.relu, "tanh": jnp.tanh, "silu": jax
                "identity": lambda x: x}
 
 
-def _dims(d: int) -> tuple[str, str, str]:
-    sp = "HW"[:d] if d <= 2 else "DHW"
-    return ("NC" + sp, "OI" + sp, "NC" + sp)
+# The network runs channels-last (N, *spatial, C) internally: XLA-CPU's convolution kernels
+# (YNNPACK/Eigen) work in NHWC, and a channels-first graph spent ~40 % of an MgNO training
+# step in the layout transposes XLA put around every convolution (profiled, see
+# docs/mgno_deeponet.md). The public `conv` / `conv_transpose` keep the channels-first
+# PyTorch convention and weights stay (out, in, *kernel) as in the reference code.
+_DIMS = {1: ("NWC", "WIO", "NWC"), 2: ("NHWC", "HWIO", "NHWC")}
+
+
+def _kio(w):
+    # (O, I, *k) -> (*k, I, O)
+    d = w.ndim - 2
+    return jnp.transpose(w, tuple(range(2, 2 + d)) + (1, 0))
+
+
+def _pad_cl(x, width: int, padding: str):
+    d = x.ndim - 2
+    cfg = [(0, 0)] + [(width, width)] * d + [(0, 0)]
+    if padding == "zeros":
+        return jnp.pad(x, cfg)
+    return jnp.pad(x, cfg, mode=_PAD_MODE[padding])
+
+
+def conv_cl(x: Float[Array, " N *s Ci"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
+            padding: str = "zeros") -> Float[Array, " N *s2 Co"]:
+    """:func:`conv` on a channels-last batch ``(N, *spatial, C)`` (weights still OIHW)."""
+    d = x.ndim - 2
+    half = w.shape[-1] // 2
+    if padding == "zeros":
+        pads = [(half, half)] * d
+    else:
+        x = _pad_cl(x, half, padding)
+        pads = [(0, 0)] * d
+    return jax.lax.conv_general_dilated(x, _kio(w), (stride,) * d, pads,
+                                        dimension_numbers=_DIMS[d])
 
 
 def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
@@ -46,30 +77,37 @@ def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: i
     on input point ``2 i`` (PyTorch ``Conv(kernel, stride=2, padding=kernel // 2)``).
     Weights are ``(out, in, *kernel)`` (OIHW) and the product is a cross-correlation.
     """
-    d = x.ndim - 2
-    half = w.shape[-1] // 2
-    if padding == "zeros":
-        pads = [(half, half)] * d
-    else:
-        x = jnp.pad(x, [(0, 0), (0, 0)] + [(half, half)] * d, mode=_PAD_MODE[padding])
-        pads = [(0, 0)] * d
-    return jax.lax.conv_general_dilated(x, w, (stride,) * d, pads,
-                                        dimension_numbers=_dims(d))
+    return jnp.moveaxis(conv_cl(jnp.moveaxis(x, 1, -1), w, stride=stride, padding=padding),
+                        -1, 1)
 
 
-def _pad(x, width: int, padding: str):
-    d = x.ndim - 2
-    cfg = [(0, 0), (0, 0)] + [(width, width)] * d
-    if padding == "zeros":
-        return jnp.pad(x, cfg)
-    return jnp.pad(x, cfg, mode=_PAD_MODE[padding])
-
-
-def _window(x, start: Sequence[int], size: Sequence[int], stride: int):
-    # x[:, :, start_i : start_i + stride * (size_i - 1) + 1 : stride] along each spatial axis
-    lo = (0, 0) + tuple(start)
-    hi = x.shape[:2] + tuple(a + stride * (n - 1) + 1 for a, n in zip(start, size))
-    return jax.lax.slice(x, lo, hi, (1, 1) + (stride,) * len(size))
+def conv_transpose_cl(v: Float[Array, " N *c Ci"], w: Float[Array, " Ci Co *k"],
+                      out_spatial: Sequence[int], *,
+                      padding: str = "zeros") -> Float[Array, " N *s Co"]:
+    """:func:`conv_transpose` on a channels-last batch ``(N, *coarse, C)``."""
+    d = v.ndim - 2
+    n_c = v.shape[1:-1]
+    vp = _pad_cl(v, 1, padding)
+    phases = []
+    for r in itertools.product((0, 1), repeat=d):
+        # phase r: fine point 2m + r = sum_t vp[m + r + t] w[3 - r - 2t], t in {0, 1}^d: a
+        # 2-tap VALID convolution of the padded coarse field from offset r
+        k = w
+        for i, ri in enumerate(r):
+            k = jnp.take(k, jnp.array([3 - ri, 1 - ri]), axis=2 + i)
+        win = jax.lax.slice(vp, (0,) + tuple(r) + (0,),
+                            (vp.shape[0],) + tuple(ri + n + 1 for ri, n in zip(r, n_c))
+                            + (vp.shape[-1],))
+        phases.append(jax.lax.conv_general_dilated(
+            win, jnp.transpose(k, tuple(range(2, 2 + d)) + (0, 1)), (1,) * d,
+            [(0, 0)] * d, dimension_numbers=_DIMS[d]))
+    out = jnp.stack(phases, axis=0)  # (2^d, N, *n_c, Co), phase index r row-major
+    n, co = v.shape[0], w.shape[1]
+    out = out.reshape((2,) * d + (n,) + tuple(n_c) + (co,))
+    # (r_1..r_d, N, m_1..m_d, Co) -> (N, m_1, r_1, ..., m_d, r_d, Co) -> (N, 2 m + r ..., Co)
+    perm = (d,) + tuple(x for i in range(d) for x in (d + 1 + i, i)) + (2 * d + 1,)
+    out = out.transpose(perm).reshape((n,) + tuple(2 * m for m in n_c) + (co,))
+    return out[(slice(None),) + tuple(slice(0, m) for m in out_spatial)]
 
 
 def conv_transpose(v: Float[Array, " N Ci *c"], w: Float[Array, " Ci Co *k"],
@@ -84,31 +122,14 @@ def conv_transpose(v: Float[Array, " N Ci *c"], w: Float[Array, " Ci Co *k"],
     kernel ``[w0, w1, w2, 0]`` it is the exact adjoint of :func:`conv` with kernel
     ``[w0, w1, w2]`` and stride 2 (zero padding; circular when the sizes are even).
 
-    Computed by output phase (sub-pixel form) with ``einsum`` GEMMs rather than XLA's
-    lhs-dilated convolution, whose gradient was 4x slower on CPU (docs/mgno_deeponet.md):
-    fine point ``2m + r`` only sees the coarse points ``m + r + t - 1``, ``t in {0, 1}``, with
-    kernel tap ``3 - r - 2t``: each of the ``2^d`` phases is a 2-tap GEMM, interleaved
-    afterwards; no zero-dilated input.
+    Computed by output phase (sub-pixel form) rather than XLA's lhs-dilated convolution,
+    whose gradient was 4x slower on CPU (docs/mgno_deeponet.md): fine point ``2m + r`` only
+    sees the coarse points ``m + r + t - 1``, ``t in {0, 1}``, with kernel tap ``3 - r - 2t``:
+    each of the ``2^d`` phases is a 2-tap convolution, interleaved afterwards; no zero-dilated
+    input.
     """
-    d = v.ndim - 2
-    n_c = v.shape[2:]
-    vp = _pad(v, 1, padding)
-    phases = []
-    for r in itertools.product((0, 1), repeat=d):
-        taps = list(itertools.product((0, 1), repeat=d))
-        win = jnp.stack([_window(vp, [ri + ti for ri, ti in zip(r, t)], n_c, 1) for t in taps],
-                        axis=2)
-        wr = jnp.stack([w[(slice(None), slice(None)) + tuple(3 - ri - 2 * ti
-                                                             for ri, ti in zip(r, t))]
-                        for t in taps], axis=2)
-        phases.append(jnp.einsum("cot,nct...->no...", wr, win))
-    out = jnp.stack(phases, axis=2)  # (N, Co, 2^d, *n_c), phase index r row-major
-    n, co = out.shape[:2]
-    out = out.reshape((n, co) + (2,) * d + tuple(n_c))
-    # (N, Co, r_1..r_d, m_1..m_d) -> (N, Co, m_1, r_1, ..., m_d, r_d) -> (N, Co, 2 m + r ...)
-    perm = (0, 1) + tuple(x for i in range(d) for x in (2 + d + i, 2 + i))
-    out = out.transpose(perm).reshape((n, co) + tuple(2 * m for m in n_c))
-    return out[(slice(None), slice(None)) + tuple(slice(0, m) for m in out_spatial)]
+    out = conv_transpose_cl(jnp.moveaxis(v, 1, -1), w, out_spatial, padding=padding)
+    return jnp.moveaxis(out, -1, 1)
 
 
 def host_rng(key: PRNGKeyArray) -> np.random.Generator:
@@ -263,7 +284,12 @@ class VCycle(eqx.Module):
 
     def apply(self, f: Float[Array, " N Cf *s"]) -> Float[Array, " N Cu *s"]:
         """The V-cycle on a batch ``(N, C_f, *spatial)`` (the vmap-free core)."""
+        return jnp.moveaxis(self.apply_channels_last(jnp.moveaxis(f, 1, -1)), -1, 1)
+
+    def apply_channels_last(self, f: Float[Array, " N *s Cf"]) -> Float[Array, " N *s Cu"]:
+        """The V-cycle on a channels-last batch ``(N, *spatial, C_f)``."""
         pad = self.padding
+        conv, conv_transpose = conv_cl, conv_transpose_cl
 
         def smooth(u, f, s_a):
             if len(s_a) == 1:
@@ -285,7 +311,7 @@ class VCycle(eqx.Module):
         for s_a in self.post_smoothers[-1]:
             u = smooth(u, fs[-1], s_a)
         for l in range(self.levels - 2, -1, -1):
-            u = us[l] + conv_transpose(u, self.prolong[l], us[l].shape[2:], padding=pad)
+            u = us[l] + conv_transpose(u, self.prolong[l], us[l].shape[1:-1], padding=pad)
             for s_a in self.post_smoothers[l]:
                 u = smooth(u, fs[l], s_a)
         return u
@@ -393,12 +419,12 @@ class MgNO(eqx.Module):
     def apply(self, x: Float[Array, " N Cin *s"]) -> Float[Array, " N Cout *s"]:
         """The network on a batch ``(N, C, *spatial)`` (what ``vmap(model)`` computes)."""
         act = ACTIVATIONS[self.activation]
-        u = x.astype(self.dtype)
-        extra = (None,) * self.num_spatial_dims
+        u = jnp.moveaxis(x.astype(self.dtype), 1, -1)  # channels-last inside (see conv_cl)
+        lead = (None,) * (self.num_spatial_dims + 1)
         for vc, w, b in zip(self.vcycles, self.linear_w, self.linear_b):
-            lin = jnp.einsum("oc,nc...->no...", w, u) + b[(None, slice(None)) + extra]
-            u = act(vc.apply(u) + lin)
-        return jnp.einsum("oc,nc...->no...", self.head, u)
+            lin = jnp.einsum("oc,n...c->n...o", w, u) + b[lead]
+            u = act(vc.apply_channels_last(u) + lin)
+        return jnp.moveaxis(jnp.einsum("oc,n...c->n...o", self.head, u), -1, 1)
 
     def __call__(self, x: Float[Array, " Cin *s"]) -> Float[Array, " Cout *s"]:
         if x.ndim != self.num_spatial_dims + 1 or x.shape[0] != self.in_channels:

@@ -212,7 +212,9 @@ class SpectralConv(eqx.Module):
       :class:`TuckerWeights`); ignored when `weight` is given.
     - `external_weight`: hold no weight; the caller passes ``weight=(re, im)`` at each call
       (TFNO's joint factorisation: one factorised tensor for all layers, sliced per layer).
-    - `bias`: add a learned per-channel bias (default ``True``, as neuraloperator does).
+    - `bias`: add a learned per-channel bias (default ``True``, as neuraloperator does;
+      initialised at zero, or as neuraloperator does, ``init_std * N(0, 1)``, with
+      ``convention="neuraloperator"``).
     - `transform`: ``"fft"`` (truncated ``rfftn``), ``"dft"`` (matrix products with the
       truncated DFT matrices: faster on CPU for small grids) or ``"auto"`` (default: dft up to
       ``DFT_MAX_POINTS`` grid points, else fft). Both compute the same numbers.
@@ -258,7 +260,15 @@ class SpectralConv(eqx.Module):
                                  f"TuckerWeights(rank), got {factorization!r}.")
             self.weight = factory.build(shape, key=wkey, dtype=dtype, std=init_std(
                 self.in_channels, self.out_channels))
-        self.bias = jnp.zeros((self.out_channels,), dtype) if bias else None
+        self.bias = None
+        if bias:
+            # neuraloperator draws the bias as init_std * N(0, 1); the pdekit convention starts
+            # it at zero (either way the weights above are drawn from `key` unchanged)
+            std = init_std(self.in_channels, self.out_channels)
+            self.bias = (std * jax.random.normal(jax.random.fold_in(key, 1),
+                                                 (self.out_channels,), dtype)
+                         if convention == "neuraloperator"
+                         else jnp.zeros((self.out_channels,), dtype))
 
     @property
     def ndim(self) -> int:

@@ -40,6 +40,8 @@ from ._greedy import pod_greedy as pod_greedy
 from ._greedy import weak_greedy as weak_greedy
 from ._io import load_rom as load_rom
 from ._io import save_rom as save_rom
+from ._local_affine import LocalAffineROM as LocalAffineROM
+from ._local_affine import local_affine_rom as local_affine_rom
 from ._local_bases import LocalBases as LocalBases
 from ._local_bases import global_basis as global_basis
 from ._local_bases import local_bases as local_bases
@@ -47,6 +49,10 @@ from ._local_bases import plot_error_vs_size as plot_error_vs_size
 from ._local_bases import plot_singular_values as plot_singular_values
 from ._local_bases import projection_errors as projection_errors
 from ._local_bases import relative_tail as relative_tail
+from ._local_nonintrusive import LocalNonIntrusiveROM as LocalNonIntrusiveROM
+from ._local_router import Compiled as Compiled
+from ._local_router import classifier_router as classifier_router
+from ._local_router import medoid_router as medoid_router
 from ._moving_source import MovingSource as MovingSource
 from ._moving_source import travelling_soliton_snapshots as travelling_soliton_snapshots
 from ._nonintrusive import NonIntrusiveMLP as NonIntrusiveMLP

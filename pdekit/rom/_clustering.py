@@ -174,20 +174,21 @@ def _kmeans_run(x, xw, x2, inner: InnerProduct, key, k: int, max_iter: int, tol)
         return jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1)[:, None], centers)
 
     def cond(state):
-        it, _, loss, prev = state
+        it, _, _, loss, prev = state
         return (it < max_iter) & ((it == 0) | (prev - loss > tol * jnp.abs(prev)))
 
     def body(state):
-        it, centers, loss, _ = state
-        labels, _ = assign(centers)
+        # the labels of the current centres are carried over from the previous assignment:
+        # one assignment (one pass over x) and one update per iteration
+        it, centers, labels, loss, _ = state
         centers = update(labels, centers)
-        _, new_loss = assign(centers)
-        return it + 1, centers, new_loss, loss
+        labels, new_loss = assign(centers)
+        return it + 1, centers, labels, new_loss, loss
 
-    _, loss0 = assign(centers)
+    labels0, loss0 = assign(centers)
     inf = jnp.asarray(jnp.inf, dtype)
-    it, centers, loss, _ = lax.while_loop(cond, body, (jnp.asarray(0), centers, loss0, inf))
-    labels, loss = assign(centers)
+    it, centers, labels, loss, _ = lax.while_loop(
+        cond, body, (jnp.asarray(0), centers, labels0, loss0, inf))
     return labels, centers, loss, it
 
 

@@ -224,6 +224,16 @@ class LocalGalerkinROM(eqx.Module):
 
         return jax.lax.cond(p[k_clf] >= threshold, confident, fallback, None)
 
+    def online(self, *, threshold: float = 0.9, residual_tol: float = jnp.inf):
+        """:meth:`solve` compiled once for repeated single queries (no per-call pytree
+        handling, see :class:`pdekit.rom.Compiled`): ``f = rom.online(); u, k, source =
+        f(b, features)``."""
+        from ._local_router import Compiled
+
+        threshold = check_finite_scalar("threshold", threshold)
+        return Compiled(lambda r, b, x: r.solve(b, x, threshold=threshold,
+                                                residual_tol=residual_tol), self)
+
 
 def _reduce(A: linalg.CSRMatrix, V, r_k):
     AV = jax.vmap(A.matvec, in_axes=1, out_axes=1)(V)
@@ -290,47 +300,39 @@ def _csr_from(arrays, prefix: str) -> linalg.CSRMatrix:
     return out
 
 
-def save_local_rom(path, rom: LocalGalerkinROM, *, overwrite: bool = False,
+def _classifier_header(clf) -> dict | None:
+    return None if clf is None else {"in_size": clf.in_size, "num_clusters": clf.num_clusters,
+                                     "width": clf.width, "depth": clf.depth}
+
+
+def save_local_rom(path, rom, *, overwrite: bool = False,
                    meta: dict | None = None) -> pathlib.Path:
     """Write a :class:`LocalGalerkinROM` (bases, reduced matrices, operator, inner product,
-    classifier, global basis) to one HDF5 file; no pickle.
+    classifier, global basis) or a :class:`LocalAffineROM` (padded local certified ROMs,
+    bases, classifier) to one HDF5 file; no pickle.
 
     **Raises:** `FileExistsError` if `path` exists and not `overwrite`; `ValueError` for a
     non-ROM or non-JSON `meta`.
     """
     import h5py
 
-    if not isinstance(rom, LocalGalerkinROM):
-        raise ValueError(f"`rom` must be a LocalGalerkinROM, got {type(rom).__name__}.")
+    from ._local_affine import LocalAffineROM, _header_and_arrays
+
+    if not isinstance(rom, LocalGalerkinROM | LocalAffineROM):
+        raise ValueError(f"`rom` must be a LocalGalerkinROM or LocalAffineROM, got "
+                         f"{type(rom).__name__}.")
     path = pathlib.Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-    lb = rom.local
-    inner = lb.inner
-    header = {
-        "format": "pdekit.rom.LocalGalerkinROM", "version": FORMAT_VERSION,
-        "ranks": list(lb.ranks), "dissimilarity": type(lb.dissimilarity).__name__,
-        "inner": inner.kind, "dtype": str(lb.bases.dtype),
-        "classifier": None if rom.classifier is None else {
-            "in_size": rom.classifier.in_size, "num_clusters": rom.classifier.num_clusters,
-            "width": rom.classifier.width, "depth": rom.classifier.depth},
-        "has_global": rom.global_basis is not None, "meta": meta or {},
-    }
+    if isinstance(rom, LocalAffineROM):
+        header, arrays = _header_and_arrays(rom)
+        header["meta"] = meta or {}
+    else:
+        header, arrays = _galerkin_header_and_arrays(rom, meta)
     try:
         header_json = json.dumps(header)
     except TypeError as err:
         raise ValueError(f"`meta` must be JSON-serialisable: {err}") from None
-    arrays = {"bases": lb.bases, "medoids": lb.medoids, "singular_values": lb.singular_values,
-              "total_energy": lb.total_energy, "reduced": rom.reduced}
-    arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    arrays.update(_csr_arrays(rom.A, "A_"))
-    if inner.kind == "csr":
-        arrays.update(_csr_arrays(inner.weights, "W_"))
-    elif inner.kind in ("dense", "diagonal"):
-        arrays["W"] = np.asarray(inner.weights)
-    if rom.global_basis is not None:
-        arrays["global_basis"] = np.asarray(rom.global_basis)
-        arrays["global_reduced"] = np.asarray(rom.global_reduced)
     tmp = path.with_name(path.name + ".tmp")
     with h5py.File(tmp, "w") as f:
         f.attrs["header"] = header_json
@@ -344,8 +346,43 @@ def save_local_rom(path, rom: LocalGalerkinROM, *, overwrite: bool = False,
     return path
 
 
-def load_local_rom(path) -> LocalGalerkinROM:
-    """Read a file written by :func:`save_local_rom` (arrays bit-identical).
+def _galerkin_header_and_arrays(rom: LocalGalerkinROM, meta):
+    lb = rom.local
+    inner = lb.inner
+    header = {
+        "format": "pdekit.rom.LocalGalerkinROM", "version": FORMAT_VERSION,
+        "ranks": list(lb.ranks), "dissimilarity": type(lb.dissimilarity).__name__,
+        "inner": inner.kind, "dtype": str(lb.bases.dtype),
+        "classifier": _classifier_header(rom.classifier),
+        "has_global": rom.global_basis is not None, "meta": meta or {},
+    }
+    arrays = {"bases": lb.bases, "medoids": lb.medoids, "singular_values": lb.singular_values,
+              "total_energy": lb.total_energy, "reduced": rom.reduced}
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    arrays.update(_csr_arrays(rom.A, "A_"))
+    if inner.kind == "csr":
+        arrays.update(_csr_arrays(inner.weights, "W_"))
+    elif inner.kind in ("dense", "diagonal"):
+        arrays["W"] = np.asarray(inner.weights)
+    if rom.global_basis is not None:
+        arrays["global_basis"] = np.asarray(rom.global_basis)
+        arrays["global_reduced"] = np.asarray(rom.global_reduced)
+    return header, arrays
+
+
+def _load_classifier(header, a):
+    if header["classifier"] is None:
+        return None
+    c = header["classifier"]
+    skeleton = RomNetClassifier(c["in_size"], c["num_clusters"], width=c["width"],
+                                depth=c["depth"], key=jax.random.key(0),
+                                dtype=a["bases"].dtype)
+    return eqx.tree_deserialise_leaves(io.BytesIO(a["classifier_leaves"].tobytes()), skeleton)
+
+
+def load_local_rom(path):
+    """Read a file written by :func:`save_local_rom` (arrays bit-identical): a
+    :class:`LocalGalerkinROM` or a :class:`LocalAffineROM`, by the file's header.
 
     **Raises:** `ValueError` if the file is not a LocalGalerkinROM of a known version.
     """
@@ -356,12 +393,18 @@ def load_local_rom(path) -> LocalGalerkinROM:
             header = json.loads(f.attrs["header"])
         except KeyError:
             raise ValueError(f"{path} is not a pdekit LocalGalerkinROM file.") from None
-        if header.get("format") != "pdekit.rom.LocalGalerkinROM":
+        if header.get("format") not in ("pdekit.rom.LocalGalerkinROM",
+                                        "pdekit.rom.LocalAffineROM"):
             raise ValueError(f"{path} is not a pdekit LocalGalerkinROM file.")
         if header["version"] > FORMAT_VERSION:
             raise ValueError(f"{path} has format version {header['version']}; this pdekit "
                              f"reads up to {FORMAT_VERSION}.")
         a = {k: f[k][()] for k in f.keys()}
+    clf = _load_classifier(header, a)
+    if header["format"] == "pdekit.rom.LocalAffineROM":
+        from ._local_affine import _from_arrays
+
+        return _from_arrays(header, a, clf)
     if header["inner"] == "csr":
         inner = InnerProduct(_csr_from(a, "W_"))
     elif header["inner"] in ("dense", "diagonal"):
@@ -373,14 +416,6 @@ def load_local_rom(path) -> LocalGalerkinROM:
                     singular_values=jnp.asarray(a["singular_values"]),
                     total_energy=jnp.asarray(a["total_energy"]), dissimilarity=diss,
                     ranks=tuple(int(r) for r in header["ranks"]))
-    clf = None
-    if header["classifier"] is not None:
-        c = header["classifier"]
-        skeleton = RomNetClassifier(c["in_size"], c["num_clusters"], width=c["width"],
-                                    depth=c["depth"], key=jax.random.key(0),
-                                    dtype=a["bases"].dtype)
-        clf = eqx.tree_deserialise_leaves(io.BytesIO(a["classifier_leaves"].tobytes()),
-                                          skeleton)
     g = jnp.asarray(a["global_basis"]) if header["has_global"] else None
     gr = jnp.asarray(a["global_reduced"]) if header["has_global"] else None
     return LocalGalerkinROM(local=lb, reduced=jnp.asarray(a["reduced"]), A=_csr_from(a, "A_"),

@@ -108,10 +108,22 @@ def apply_batch(model, x: Array) -> Array:
 
 
 def trainable(tree) -> object:
-    """Filter spec: ``True`` for inexact array leaves outside any :class:`Normalizer`."""
+    """Filter spec: which leaves ``fit`` trains (a pytree of bools shaped like `tree`).
+
+    ``True`` for inexact array leaves, except inside a :class:`Normalizer` (frozen statistics)
+    and except what a sub-model leaves out through its own ``trainable()`` method (e.g.
+    POD-DeepONet's fixed basis): a Module with such a method contributes its spec, wherever it
+    sits in `tree` (also as `tree` itself).
+    """
+    def owns_spec(node):
+        return isinstance(node, Normalizer) or (
+            isinstance(node, eqx.Module) and callable(getattr(node, "trainable", None)))
+
     def spec(node):
         if isinstance(node, Normalizer):
             return jax.tree_util.tree_map(lambda _: False, node)
+        if owns_spec(node):
+            return node.trainable()
         return eqx.is_inexact_array(node)
 
-    return jax.tree_util.tree_map(spec, tree, is_leaf=lambda n: isinstance(n, Normalizer))
+    return jax.tree_util.tree_map(spec, tree, is_leaf=owns_spec)

@@ -112,8 +112,9 @@ def fit(model: eqx.Module, train, *, loss: Callable = relative_l2,
 
     **Arguments:**
     - `model`: an equinox Module mapping one sample to one sample (e.g. an FNO, possibly
-      wrapped in ``Normalized``); ``Normalizer`` leaves are frozen, all other float arrays
-      are trained.
+      wrapped in ``Normalized``); ``Normalizer`` leaves are frozen, and so is what a
+      sub-model leaves out of its own ``trainable()`` spec (e.g. POD-DeepONet's basis); all
+      other float arrays are trained. Frozen leaves get no optimiser state.
     - `train`: a ``pdekit.data`` split (``batches``, ``num_batches``, ``arrays``).
     - `loss`: ``loss(pred, y) -> scalar`` on batches (default mean relative L2).
     - `optimizer`: an optax transformation (schedules inside it count optimiser steps).

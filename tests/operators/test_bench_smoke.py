@@ -21,3 +21,15 @@ def test_operators_bench_quick(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {r["model"] for r in rows} == {"fno", "tfno"}
     assert all(r["s_per_epoch"] > 0 and 0 < r["test_rel_l2"] < 10 for r in rows)
+
+
+@pytest.mark.slow
+def test_operators_long_quick(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_ENABLE_X64")}
+    env["MPLBACKEND"] = "Agg"
+    out = tmp_path / "long"
+    subprocess.run([sys.executable, str(BENCH / "operators_long.py"), "--quick", "--epochs", "2",
+                    "--out", str(out)], env=env, check=True, capture_output=True, timeout=900)
+    res = json.loads(out.with_suffix(".json").read_text())
+    assert res["epochs_run"] == 2 and len(res["history"]["test_rel_l2"]) == 2
+    assert out.with_suffix(".png").stat().st_size > 0

@@ -89,3 +89,16 @@ def test_float32_smoke(float32, getkey):
     layer = SpectralConv(2, 2, (4, 4), key=jax.random.key(0))
     y = eqx.filter_jit(layer)(jnp.ones((2, 16, 16), jnp.float32))
     assert y.dtype == jnp.float32 and layer.weight.value.dtype == jnp.float32
+
+
+def test_initialisation_matches_the_convention():
+    """Parity mode draws the bias as neuraloperator does (init_std * N(0, 1)); the pdekit
+    convention starts it at zero. Weights: complex N(0, init_std^2) in both."""
+    c = 64
+    std = np.sqrt(2.0 / (c + c))
+    parity = SpectralConv(c, c, (4, 4), convention="neuraloperator", key=jax.random.key(0))
+    plain = SpectralConv(c, c, (4, 4), key=jax.random.key(0))
+    assert np.all(np.asarray(plain.bias) == 0)
+    assert 0.7 * std < np.std(np.asarray(parity.bias)) < 1.3 * std
+    re, im = parity.weight()
+    assert 0.9 * std**2 < float(np.mean(np.asarray(re) ** 2 + np.asarray(im) ** 2)) < 1.1 * std**2

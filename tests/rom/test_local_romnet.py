@@ -83,3 +83,36 @@ def test_bad_input(pipeline):
         rom.local_galerkin_rom(p.A, lb, classifier=small)
     with pytest.raises(ValueError, match="features of shape"):
         clf(jnp.ones(5))
+
+
+def test_compiled_routers_match_methods(pipeline):
+    p, mte, Y, lb, clf, _, R = pipeline
+    f = p.features(mte)
+    route = rom.classifier_router(clf)
+    np.testing.assert_array_equal(np.asarray(route(f)), np.asarray(clf.predict(f)))
+    assert int(route(f[3])) == int(clf.predict(f[3:4])[0])
+    for d in (rom.Sine(p.mass), rom.Euclidean(p.mass)):  # (OneMinusCos: Sine's code path)
+        lbd = rom.LocalBases(bases=lb.bases, medoids=lb.medoids,
+                             singular_values=lb.singular_values,
+                             total_energy=lb.total_energy, dissimilarity=d, ranks=lb.ranks)
+        med = rom.medoid_router(lbd)
+        # independent reference: the dissimilarities in numpy/scipy, by their definitions
+        M = p.mass.to_scipy()
+        u, m = np.asarray(Y[:40]), np.asarray(lb.medoids)
+        g, nu, nm = u @ (M @ m.T), np.sqrt(np.sum(u * (M @ u.T).T, 1)), np.sqrt(
+            np.sum(m * (M @ m.T).T, 1))
+        c = g / np.outer(nu, nm)
+        ref = np.argmin({"Sine": np.sqrt(1 - np.minimum(c**2, 1)), "OneMinusCos": 1 - abs(c),
+                         "Euclidean": nu[:, None]**2 + nm[None]**2 - 2 * g}[type(d).__name__],
+                        axis=1)
+        np.testing.assert_array_equal(np.asarray(med(Y[:40])), ref)
+        if isinstance(d, rom.Sine):
+            assert int(med(Y[5])) == ref[5]
+    online = R.online()
+    b = p.loads(mte[:1])
+    for x, y in zip(online(b[0], f[0]), R.solve(b[0], f[0])):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="classifier"):
+        rom.classifier_router(lb)
+    with pytest.raises(ValueError, match="LocalBases"):
+        rom.medoid_router(clf)

@@ -1,5 +1,6 @@
 """fit: learning a known operator, bitwise resume, data parallelism, refused checkpoints."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,7 +8,14 @@ import optax
 import pytest
 
 from pdekit.operators import FNO, model_config
-from pdekit.training import Normalized, Normalizer, fit, load_checkpoint, save_checkpoint
+from pdekit.training import (
+    Normalized,
+    Normalizer,
+    fit,
+    load_checkpoint,
+    read_header,
+    save_checkpoint,
+)
 
 from ._data import antiderivative_split, make_split
 
@@ -147,3 +155,37 @@ def test_float32_smoke(float32):
     model, hist = fit(model, split, optimizer=optax.adam(1e-3), epochs=1, batch_size=8)
     assert jax.tree_util.tree_leaves(model)[0].dtype == jnp.float32
     assert np.isfinite(hist["train_loss"][0])
+
+
+class _FixedBasis(eqx.Module):
+    """u -> basis^T (w u + b): a fixed basis (frozen through `trainable`) and a trained map."""
+
+    w: jax.Array
+    b: jax.Array
+    basis: jax.Array
+
+    def __call__(self, u):
+        return (self.basis.T @ (self.w @ u[0] + self.b))[None]
+
+    def trainable(self):
+        spec = jax.tree_util.tree_map(eqx.is_inexact_array, self)
+        return eqx.tree_at(lambda m: m.basis, spec, replace=False)
+
+
+def test_fit_trains_only_what_trainable_names(tmp_path, data):
+    """A model's own `trainable()` spec is honoured (also inside Normalized): the frozen leaf is
+    untouched and the optimiser state holds no slot for it."""
+    train, _ = data
+    n = train.x_shape[-1]
+    k = jax.random.split(jax.random.key(0), 3)
+    inner = _FixedBasis(0.1 * jax.random.normal(k[0], (4, n)), jnp.zeros(4),
+                        jax.random.normal(k[1], (4, n)))
+    model = Normalized(inner, None, None)
+    trained, _ = fit(model, train, optimizer=optax.adam(1e-2), epochs=1, batch_size=32,
+                     checkpoint_dir=tmp_path)
+    assert np.array_equal(np.asarray(trained.model.basis), np.asarray(inner.basis))
+    assert not np.array_equal(np.asarray(trained.model.w), np.asarray(inner.w))
+    leaves = read_header(tmp_path / "checkpoint")["leaves"]
+    slots = [p for p, _, _ in leaves if p.startswith("['opt_state']")]
+    assert slots and not any("basis" in p for p in slots), slots
+    assert sum("mu" in p for p in slots) == 2  # Adam's first moment for w and b only
