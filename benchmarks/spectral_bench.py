@@ -281,8 +281,8 @@ def compare(rows, floor):
     """Speed-ups along the Pareto fronts (samples per CPU second vs error): at the tightest
     error both pdekit and exponax reach (x1.05) and at the fixed levels 1e-2, 1e-3, 1e-4 (1e-3
     is well below what operator learning resolves); levels above the floor only."""
-    best = [min((r["err"] for r in rows if r["contender"] == c), default=np.inf)
-            for c in ("pdekit", "exponax")]
+    best = [min((r["err"] for r in rows if r["contender"] == c and np.isfinite(r["err"])),
+                default=np.inf) for c in ("pdekit", "exponax")]  # NaN rows: unstable steps
     fixed = {lv for lv in (1e-2, 1e-3, 1e-4) if lv >= floor}
     levels = sorted(fixed | {1.05 * max(best)}) if np.all(np.isfinite(best)) else sorted(fixed)
     out = []
