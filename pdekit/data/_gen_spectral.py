@@ -108,8 +108,12 @@ class SpectralSample(eqx.Module):
     times: tuple[float, ...] = eqx.field(static=True)
     dt: float = eqx.field(static=True)
 
+    def initial(self, key):
+        """The input field `u0` of the sample drawn from `key` (no solve)."""
+        return jnp.asarray(self.scale, self.grf.sqrt_eigenvalues.dtype) * self.grf(key)
+
     def __call__(self, key):
-        u0 = jnp.asarray(self.scale, self.grf.sqrt_eigenvalues.dtype) * self.grf(key)
+        u0 = self.initial(key)
         ts = np.asarray(self.times)  # concrete: fixed-step solves count their steps from it
         sol = spectral.solve(self.problem, self.method, u0, self.times[-1], dt=self.dt,
                              saveat=ts)
@@ -146,26 +150,47 @@ def burgers(resolution, dtype, *, viscosity, t1, dt, alpha, tau, sigma, domain_l
     )
 
 
+def fno_ns_sigma(alpha: float, tau: float) -> float:
+    r"""The GRF amplitude $\sigma$ that reproduces the initial vorticity of the FNO Navier–Stokes
+    data: $\sqrt2\,\tau^{\alpha-1}$.
+
+    The script that made the published data (Li et al. 2021, `random_fields.py`,
+    `GaussianRF(2, s, alpha=2.5, tau=7)`) sets coefficients $c_k = s^2\sqrt2\,\sigma_F
+    (4\pi^2|k|^2 + \tau^2)^{-\alpha/2}(\xi_k + i\eta_k)$, $\sigma_F = \tau^{\alpha - 1}$,
+    $\xi, \eta$ i.i.d. $N(0, 1)$, and keeps the real part of their inverse FFT (with the
+    $1/s^2$): a stationary field of pointwise variance
+    $2\sigma_F^2\sum_{k \ne 0}(4\pi^2|k|^2 + \tau^2)^{-\alpha}$, twice that of a
+    :class:`GaussianRandomField` with $\sigma = \sigma_F$ (covariance exactly
+    $\sigma^2(-\Delta + \tau^2)^{-\alpha}$). Later copies of the script draw `torch.cfloat`
+    noise (unit *complex* variance), which halves the variance: they match $\sigma_F$."""
+    return float(np.sqrt(2.0) * tau ** (alpha - 1.0))
+
+
 @register(
     "navier-stokes",
     defaults={"viscosity": 1e-3, "times": (10.0,), "dt": 1e-3, "alpha": 2.5, "tau": 7.0,
-              "forcing": True},
+              "sigma": 0.0, "forcing": True},
     doc="2D incompressible Navier-Stokes (vorticity) on the unit torus, FNO forcing "
         "0.1(sin 2pi(x+y) + cos 2pi(x+y)): w0 (GRF) -> w at the save `times` (one channel "
         "each), ETDRK4.",
 )
-def navier_stokes(resolution, dtype, *, viscosity, times, dt, alpha, tau, forcing):
-    """FNO Navier-Stokes: w0 ~ GRF (alpha 2.5, tau 7) on the `resolution`² torus grid."""
+def navier_stokes(resolution, dtype, *, viscosity, times, dt, alpha, tau, sigma, forcing):
+    """FNO Navier-Stokes: w0 ~ GRF with covariance sigma^2 (-Laplace + tau^2)^-alpha (alpha
+    2.5, tau 7) on the `resolution`² torus grid; `sigma` = 0 (default) means the FNO data's
+    normalisation, :func:`fno_ns_sigma` = sqrt(2) tau^(alpha - 1)."""
     cls = _require("NavierStokes2D")
     check_positive_int("resolution", resolution, even=True)
     ts = _save_times(times)
     dt = _steps(float(ts[-1]), dt)
+    sigma = check_finite_scalar("sigma", sigma, nonnegative=True)
+    if sigma == 0.0:
+        sigma = fno_ns_sigma(alpha, tau)
     if forcing:
         problem = cls.fno(resolution, viscosity, dtype=dtype)
     else:
         problem = cls(spectral.FourierGrid((resolution, resolution), 1.0, dtype=dtype),
                       viscosity)
-    grf = GaussianRandomField((resolution, resolution), alpha=alpha, tau=tau,
+    grf = GaussianRandomField((resolution, resolution), alpha=alpha, tau=tau, sigma=sigma,
                               boundary="periodic", dtype=dtype)
     xs = np.arange(resolution) / resolution - 0.5
     return Recipe(
@@ -178,4 +203,5 @@ def navier_stokes(resolution, dtype, *, viscosity, times, dt, alpha, tau, forcin
         units={"x": "vorticity w0 (1/time)", "y": "vorticity w(t) (1/time)",
                "viscosity": "length^2/time", "times": "time"},
         names={"x": ["w0"], "y": [f"w(t={t:g})" for t in ts]},
+        params={"sigma": sigma},
     )

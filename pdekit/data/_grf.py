@@ -15,9 +15,10 @@ boundary condition, $\xi_k \sim N(0, 1)$ i.i.d., truncated to the grid's modes:
   $\sin(\pi k(j+\tfrac12)/N) = (-1)^j\cos(\pi(N-k)(j+\tfrac12)/N)$.
 
 These are the fields of the FNO benchmarks (Li et al. 2021, doi:10.48550/arXiv.2010.08895):
-Darcy permeability $\alpha = 2$, $\tau = 3$ (Neumann, thresholded to 12 / 3), Navier–Stokes
-initial vorticity $\alpha = 2.5$, $\tau = 7$ (periodic), both with $\sigma = \tau^{\alpha - d/2}$
-(the default here) and the mean mode removed.
+Darcy permeability $\alpha = 2$, $\tau = 3$ (Neumann, thresholded to 12 / 3) with
+$\sigma = \tau^{\alpha - d/2}$ (the default here, as the FNO's `GRF.m`), Navier–Stokes
+initial vorticity $\alpha = 2.5$, $\tau = 7$ (periodic) with $\sigma = \sqrt2\,\tau^{\alpha-1}$
+(the FNO Python script's normalisation, see `navier-stokes`), both with the mean mode removed.
 """
 
 from __future__ import annotations

@@ -16,13 +16,30 @@ from ._problem import mask_product
 
 def contour_points(problem, h, m: int):
     """`(h, hL, z)` for the φ-functions of exponential integrators by the Kassam–Trefethen
-    contour mean: `z = hL + e^{iθ_j}` on `m` points of the unit circle around each `hL`
-    (avoids the cancellation of the direct formulas near `hL = 0`); shape `(*spectral, m)`."""
+    contour mean: `z = hL + e^{iθ_j}`, `θ_j = 2π(j + 1/2)/m`, around each `hL` (avoids the
+    cancellation of the direct formulas near `hL = 0`); shape `(*spectral, m)`, or
+    `(*spectral, m/2)` for a real symbol and even `m`: then only the upper half circle, as
+    in Kassam & Trefethen's code, since `φ(conj z) = conj φ(z)` makes the full-circle mean the
+    real part of the half-circle one (:func:`contour_mean`); half the complex work, the same
+    coefficients."""
     symbol = problem.linear_symbol
     hc = jnp.asarray(h).astype(symbol.dtype)
     hl = symbol * hc
-    roots = jnp.asarray(np.exp(2j * np.pi * (np.arange(m) + 0.5) / m), dtype=hl.dtype)
-    return hc, hl, hl[..., None] + roots.reshape((1,) * hl.ndim + (m,))
+    num = m // 2 if _half_circle(problem, m) else m
+    roots = jnp.asarray(np.exp(2j * np.pi * (np.arange(num) + 0.5) / m), dtype=hl.dtype)
+    return hc, hl, hl[..., None] + roots.reshape((1,) * hl.ndim + (num,))
+
+
+def _half_circle(problem, m: int) -> bool:
+    return bool(problem.linear_symbol_is_real) and m % 2 == 0
+
+
+def contour_mean(problem, values, m: int):
+    """The mean of `values` (one φ-expression at the :func:`contour_points`) over the full
+    circle: the real part of the half-circle mean for a real symbol."""
+    if _half_circle(problem, m):
+        return jnp.mean(values.real, axis=-1)
+    return jnp.mean(values, axis=-1)
 
 
 def real_if_real_symbol(problem, coeffs: tuple) -> tuple:
@@ -57,13 +74,24 @@ class ETDRK4(AbstractFixedStepMethod):
         check_positive_int("num_contour_points", self.num_contour_points, minimum=8)
 
     def coefficients(self, problem, h):
-        hc, hl, lr = contour_points(problem, h, self.num_contour_points)
-        elr = jnp.exp(lr)
-        lr3 = lr**3
-        q = hc * jnp.mean((jnp.exp(lr / 2) - 1.0) / lr, axis=-1)
-        f1 = hc * jnp.mean((-4.0 - lr + elr * (4.0 - 3.0 * lr + lr * lr)) / lr3, axis=-1)
-        f2 = hc * jnp.mean((2.0 + lr + elr * (lr - 2.0)) / lr3, axis=-1)
-        f3 = hc * jnp.mean((-4.0 - 3.0 * lr - lr * lr + elr * (4.0 - lr)) / lr3, axis=-1)
+        m = self.num_contour_points
+        hc, hl, lr = contour_points(problem, h, m)
+        # one complex exp and one reciprocal per point (complex exp and division dominate:
+        # this runs once per solve call, ~1.5 ms for 513 modes with 4 divisions and 2 exps)
+        elr2 = jnp.exp(lr / 2)
+        elr = elr2 * elr2
+        inv = 1.0 / lr
+        inv3 = inv * inv * inv
+        lr2 = lr * lr
+
+        def mean(v):
+            return contour_mean(problem, v, m)
+
+        hr = hc.real if _half_circle(problem, m) else hc
+        q = hr * mean((elr2 - 1.0) * inv)
+        f1 = hr * mean((-4.0 - lr + elr * (4.0 - 3.0 * lr + lr2)) * inv3)
+        f2 = hr * mean((2.0 + lr + elr * (lr - 2.0)) * inv3)
+        f3 = hr * mean((-4.0 - 3.0 * lr - lr2 + elr * (4.0 - lr)) * inv3)
         return real_if_real_symbol(problem, (jnp.exp(hl), jnp.exp(hl / 2), q, f1, f2, f3))
 
     def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]

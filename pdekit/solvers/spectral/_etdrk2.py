@@ -10,7 +10,7 @@ from jaxtyping import Array, Inexact
 
 from ..._misc import check_positive_int
 from ._base import AbstractFixedStepMethod
-from ._etdrk import contour_points, real_if_real_symbol
+from ._etdrk import _half_circle, contour_mean, contour_points, real_if_real_symbol
 from ._problem import mask_product
 
 
@@ -38,10 +38,13 @@ class ETDRK2(AbstractFixedStepMethod):
         check_positive_int("num_contour_points", self.num_contour_points, minimum=8)
 
     def coefficients(self, problem, h):
-        hc, hl, z = contour_points(problem, h, self.num_contour_points)
+        m = self.num_contour_points
+        hc, hl, z = contour_points(problem, h, m)
         ez = jnp.exp(z)
-        phi1 = hc * jnp.mean((ez - 1.0) / z, axis=-1)
-        phi2 = hc * jnp.mean((ez - 1.0 - z) / (z * z), axis=-1)
+        inv = 1.0 / z  # one division per point (see ETDRK4.coefficients)
+        hr = hc.real if _half_circle(problem, m) else hc
+        phi1 = hr * contour_mean(problem, (ez - 1.0) * inv, m)
+        phi2 = hr * contour_mean(problem, (ez - 1.0 - z) * (inv * inv), m)
         return real_if_real_symbol(problem, (jnp.exp(hl), phi1, phi2))
 
     def step(self, problem, coeffs, u_hat: Inexact[Array, " *spectral"]

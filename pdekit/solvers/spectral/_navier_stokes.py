@@ -122,8 +122,10 @@ class NavierStokes2D(AbstractSpectralProblem):
         shape = self.spectral_shape
         # u = psi_y = i ky w/|k|^2, v = -psi_x = -i kx w/|k|^2 (one batched inverse FFT)
         coef = jnp.stack([jnp.broadcast_to(c, shape) for c in (ky * inv, -kx * inv)])
-        u, v = (grid.irfftn(times_i(coef, u_hat[..., None, :, :]))[..., i, :, :]
-                for i in range(2))
+        # one batched inverse FFT for both components (indexing one result twice: a
+        # per-component call would transform both twice when XLA does not CSE it)
+        uv_phys = grid.irfftn(times_i(coef, u_hat[..., None, :, :]))
+        u, v = uv_phys[..., 0, :, :], uv_phys[..., 1, :, :]
         products = grid.rfftn(jnp.stack([u * v, v * v - u * u], axis=-3))
         # -(d_xx - d_yy) F[uv] - d_xy F[v^2 - u^2] = (kx^2 - ky^2) F[uv] + kx ky F[v^2 - u^2]
         a = jnp.broadcast_to(kx * kx - ky * ky, shape)
