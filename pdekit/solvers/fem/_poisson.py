@@ -257,9 +257,10 @@ class Poisson(eqx.Module):
         None for none); each a scalar, a `(cells,)`/`(num_dofs,)`/`(nodes,)` array or a
         callable of `x` of shape `(d, ...)`.
 
-        **Raises:** `ValueError` before any work for non-finite coefficients (see
-        :meth:`check_coefficients`); at run time (``eqx.error_if``) if the linear solve
-        fails or a traced coefficient is not finite.
+        **Raises:** `ValueError` before the linear solve for non-finite coefficients
+        (numbers and arrays before any work; a callable on the values the assembly took at
+        the quadrature points, so it is evaluated once); at run time (``eqx.error_if``) if
+        the linear solve fails or a traced coefficient is not finite.
         """
         return _solve_system(self, *self._checked_system(a, f, c), False)
 

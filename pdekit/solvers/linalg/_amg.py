@@ -373,7 +373,7 @@ class AMG(AbstractPreconditioner):
         # `improve_candidates` on the finest level: 4 symmetric Gauss-Seidel sweeps)
         B = np.ones(mat.shape[0])
         gauss_seidel(mat, B, np.zeros_like(B), iterations=4, sweep="symmetric")
-        levels = []
+        levels: list[_Level] = []
         host = _HostCSR(mat.indptr, mat.indices, mat.shape)  # == pattern (canonical)
         current = mat
         while len(levels) + 1 < max_levels and current.shape[0] > max_coarse:
@@ -385,6 +385,7 @@ class AMG(AbstractPreconditioner):
             P = _canonical_csr(P)
             PT = _canonical_csr(P.T)
             # Either one map P^T (.) P, or two: (.) P then P^T (.); keep the smaller.
+            maps: tuple[_LinearMap, ...]
             one = _map_size(PT, host, P)
             two = _map_size(None, host, P)
             if one <= 2 * two:

@@ -123,7 +123,8 @@ def test_spectral_radius_estimate_against_eigsh():
 
 
 @pytest.mark.parametrize("kw, match", [({"theta": 1.0}, "theta"), ({"smooth": "energy"}, "smooth"),
-                                       ({"omega": 2.0}, "omega"), ({"max_coarse": 0}, "max_coarse")])
+                                       ({"omega": 2.0}, "omega"),
+                                       ({"max_coarse": 0}, "max_coarse")])
 def test_build_rejects_bad_arguments(kw, match):
     with pytest.raises(ValueError, match=f"`{match}`"):
         linalg.AMG.build(_disk_matrix(0), **kw)
