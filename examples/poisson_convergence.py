@@ -75,13 +75,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ax = plot_convergence(
+    fig = plot_convergence(
         hs,
         {k: results[k] for k in rates},
         orders={"P1 L2": 2, "P1 H1": 1, "P2 L2": 3, "P2 H1": 2},
         title=f"manufactured Poisson on the {args.mesh}",
     )
-    ax.figure.savefig(out / "poisson_convergence.png", dpi=110)
+    fig.savefig(out / "poisson_convergence.png", dpi=110)
     return {"errors": results, "rates": rates, "figure": str(out / "poisson_convergence.png")}
 
 

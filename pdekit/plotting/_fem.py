@@ -2,9 +2,9 @@
 
 Functions take a ``FunctionSpace``-like object (``space.mesh.points``, ``space.mesh.cells``,
 ``space.element.order``, ``space.dof_coords``) and DOF values; matplotlib is imported lazily
-and its backend is never switched. Whole-figure functions return the ``Figure``; the panel
-functions (``plot_mesh``, ``plot_solution``, ``plot_error``, ``plot_convergence``) draw on
-``ax`` (a new figure when None) and return the ``Axes`` (``ax.figure`` is the figure).
+and its backend is never switched. Every function returns the ``Figure``; the panel
+functions (``plot_mesh``, ``plot_solution``, ``plot_error``, ``plot_convergence``) draw into
+``ax`` when one is given (and return ``ax.figure``), otherwise into a new figure.
 P2 fields are drawn on the red-refined triangulation, whose nodes are exactly the P2 DOFs.
 """
 
@@ -21,6 +21,11 @@ def _plt():
     return plt
 
 
+def _axes(ax, figsize):
+    """`ax`, or the axes of a new figure of `figsize` inches."""
+    return ax if ax is not None else _plt().figure(figsize=figsize).add_subplot()
+
+
 def _triangulation(space):
     import matplotlib.tri as mtri
 
@@ -34,9 +39,14 @@ def _triangulation(space):
 
 
 def plot_mesh(mesh, ax=None, *, title: str | None = None, cell_values=None, cmap="viridis"):
-    """Draw a 2D mesh (edges), optionally coloured by per-cell values. Returns the axes."""
-    plt = _plt()
-    ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
+    """Draw a 2D mesh (edges), optionally coloured by per-cell values.
+
+    **Arguments:** `mesh` (2D :class:`~pdekit.solvers.fem.Mesh`), `ax` (matplotlib Axes to
+    draw into; None: a new figure), `title`, `cell_values` (shape `(cells,)`), `cmap`.
+
+    **Returns:** the ``Figure`` (``ax.figure`` when `ax` is given).
+    """
+    ax = _axes(ax, (5, 5))
     if cell_values is not None:
         im = ax.tripcolor(
             mesh.points[:, 0],
@@ -50,13 +60,18 @@ def plot_mesh(mesh, ax=None, *, title: str | None = None, cell_values=None, cmap
     ax.triplot(mesh.points[:, 0], mesh.points[:, 1], mesh.cells, color="k", lw=lw)
     ax.set_aspect("equal")
     ax.set_title(title or f"mesh: {mesh.num_nodes} nodes, {mesh.num_cells} cells")
-    return ax
+    return ax.figure
 
 
 def plot_solution(space, u, ax=None, *, title: str = "u_h", cmap="viridis", contours: int = 10):
-    """Colour plot (Gouraud) of a P1/P2 field with contour lines. Returns the axes."""
-    plt = _plt()
-    ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
+    """Colour plot (Gouraud) of a P1/P2 field with `contours` contour lines (0: none).
+
+    **Arguments:** `space` (2D ``FunctionSpace``), `u` (DOF values, shape `(num_dofs,)`),
+    `ax` (Axes to draw into; None: a new figure), `title`, `cmap`, `contours`.
+
+    **Returns:** the ``Figure`` (``ax.figure`` when `ax` is given).
+    """
+    ax = _axes(ax, (5, 5))
     tri = _triangulation(space)
     u = np.asarray(u)
     im = ax.tripcolor(tri, u, shading="gouraud", cmap=cmap)
@@ -65,22 +80,27 @@ def plot_solution(space, u, ax=None, *, title: str = "u_h", cmap="viridis", cont
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
     ax.set_aspect("equal")
     ax.set_title(title)
-    return ax
+    return ax.figure
 
 
 def plot_error(space, u, exact, ax=None, *, title: str = "u_h - u (at DOFs)"):
-    """Pointwise error at the DOFs against a callable `exact(x)` (x of shape (d, n))."""
+    """Pointwise error ``u - exact`` at the DOFs, on a symmetric colour scale.
+
+    **Arguments:** `space`, `u` (shape `(num_dofs,)`), `exact` (callable of `x` of shape
+    `(d, num_dofs)`), `ax` (Axes to draw into; None: a new figure), `title`.
+
+    **Returns:** the ``Figure`` (``ax.figure`` when `ax` is given).
+    """
     err = np.asarray(u) - np.asarray(exact(space.dof_coords.T))
     vmax = float(np.max(np.abs(err))) or 1.0
-    plt = _plt()
-    ax = ax or plt.figure(figsize=(5, 5)).add_subplot()
+    ax = _axes(ax, (5, 5))
     im = ax.tripcolor(
         _triangulation(space), err, shading="gouraud", cmap="RdBu_r", vmin=-vmax, vmax=vmax
     )
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
     ax.set_aspect("equal")
     ax.set_title(title)
-    return ax
+    return ax.figure
 
 
 def poisson_summary_figure(space, u, *, exact=None, coefficient=None, info: str | None = None):
@@ -115,10 +135,15 @@ def poisson_summary_figure(space, u, *, exact=None, coefficient=None, info: str 
 def plot_convergence(
     hs, errors: dict, *, orders: dict | None = None, ax=None, title: str = "convergence"
 ):
-    """Log-log error against h; `errors` maps a label to a sequence, `orders` a label to the
-    expected slope (drawn as a dashed reference line through the last point)."""
-    plt = _plt()
-    ax = ax or plt.figure(figsize=(5.5, 4.5)).add_subplot()
+    """Log-log error against mesh size.
+
+    **Arguments:** `hs` (mesh sizes, shape `(k,)`), `errors` (label -> `k` errors), `orders`
+    (label -> expected slope, drawn as a dashed reference line), `ax` (Axes to draw into;
+    None: a new figure), `title`.
+
+    **Returns:** the ``Figure`` (``ax.figure`` when `ax` is given).
+    """
+    ax = _axes(ax, (5.5, 4.5))
     hs = np.asarray(hs, dtype=float)
     for label, errs in errors.items():
         errs = np.asarray(errs, dtype=float)
@@ -139,7 +164,7 @@ def plot_convergence(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(title)
-    return ax
+    return ax.figure
 
 
 def plot_grid_samples(inputs, outputs, *, extent=(0, 1, 0, 1), titles=("a(x)", "u(x)")):

@@ -92,8 +92,10 @@ def _physical_gradients(space: FunctionSpace) -> Float[Array, "cells q k d"]:
     several times slower than the single fused elementwise loop this compiles to."""
     dphi = space.dphi if space.element.order > 1 else space.dphi[:1]  # P1: constant per cell
     dim = dphi.shape[-1]
-    return sum(dphi[None, :, :, r, None] * space.inv_jac[:, None, None, r, :]
-               for r in range(dim))
+    out = dphi[None, :, :, 0, None] * space.inv_jac[:, None, None, 0, :]
+    for r in range(1, dim):
+        out = out + dphi[None, :, :, r, None] * space.inv_jac[:, None, None, r, :]
+    return out
 
 
 def _local_stiffness(space: FunctionSpace, a_q: Array) -> Float[Array, "cells k k"]:

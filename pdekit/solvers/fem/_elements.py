@@ -98,6 +98,11 @@ def _inverse_and_det(jac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _HostArrays:
     """Numpy arrays kept on the host, hashed by identity (a static field of jitted Modules)."""
 
+    mesh: Mesh
+    cell_dofs: np.ndarray
+    dof_coords: np.ndarray
+    edges: np.ndarray
+
     def __init__(self, **arrays):
         self.__dict__.update(arrays)
 
@@ -159,10 +164,11 @@ class FunctionSpace(eqx.Module):
         if quadrature_degree is None:
             quadrature_degree = 2 * element.order
         quadrature_degree = check_positive_int("quadrature_degree", quadrature_degree, minimum=0)
-        edges, c2e = mesh.cell_edges() if element.order == 2 else (np.zeros((0, 2), np.int64), None)
         if element.order == 1:
+            edges = np.zeros((0, 2), np.int64)
             cell_dofs, coords = mesh.cells, mesh.points
         else:
+            edges, c2e = mesh.cell_edges()
             cell_dofs = np.concatenate([mesh.cells, mesh.num_nodes + c2e], axis=1)
             coords = np.concatenate([mesh.points, mesh.points[edges].mean(axis=1)])
         k = cell_dofs.shape[1]

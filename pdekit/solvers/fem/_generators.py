@@ -31,17 +31,16 @@ def rectangle_mesh(
     then centre nodes for `'crossed'`), which :class:`GridInterpolator` does not rely on.
     """
     nx, ny = check_positive_int("nx", nx), check_positive_int("ny", ny)
-    for name, a, b in (("x", x0, x1), ("y", y0, y1)):
-        if not check_finite_scalar(f"{name}1", b) > check_finite_scalar(f"{name}0", a):
-            raise ValueError(f"`{name}1` must be > `{name}0`, got {name}0={a}, {name}1={b}.")
+    for name, lo, hi in (("x", x0, x1), ("y", y0, y1)):
+        if not check_finite_scalar(f"{name}1", hi) > check_finite_scalar(f"{name}0", lo):
+            raise ValueError(f"`{name}1` must be > `{name}0`, got {name}0={lo}, {name}1={hi}.")
     if diagonal not in _DIAGONALS:
         raise ValueError(f"`diagonal` must be one of {_DIAGONALS}, got {diagonal!r}.")
     xs, ys = np.linspace(x0, x1, nx + 1), np.linspace(y0, y1, ny + 1)
     X, Y = np.meshgrid(xs, ys, indexing="xy")
     pts = np.stack([X.ravel(), Y.ravel()], axis=1)
-    i, j = np.meshgrid(np.arange(nx), np.arange(ny), indexing="xy")
-    i, j = i.ravel(), j.ravel()
-    a = i + j * (nx + 1)  # lower-left
+    I, J = np.meshgrid(np.arange(nx), np.arange(ny), indexing="xy")
+    a = I.ravel() + J.ravel() * (nx + 1)  # lower-left
     b, c, d = a + 1, a + nx + 2, a + nx + 1  # lower-right, upper-right, upper-left
     if diagonal == "right":
         cells = np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)])
@@ -79,7 +78,7 @@ def lshape_mesh(n: int, diagonal: str = "right") -> Mesh:
 
 
 def _ring_points(radii: np.ndarray, h: float, n_min: int) -> np.ndarray:
-    out = []
+    out: list[np.ndarray] = []
     for r in radii:
         k = max(n_min, int(round(2 * np.pi * r / h)))
         t = 2 * np.pi * (np.arange(k) + 0.5 * (len(out) % 2)) / k
@@ -144,7 +143,7 @@ def box_mesh(nx: int, ny: int, nz: int, bounds=((0.0, 1.0), (0.0, 1.0), (0.0, 1.
 
     v000 = node(0, 0, 0)
     v111 = node(1, 1, 1)
-    cells = []
+    tets = []
     for perm in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
         step = [0, 0, 0]
         path = [v000]
@@ -152,8 +151,8 @@ def box_mesh(nx: int, ny: int, nz: int, bounds=((0.0, 1.0), (0.0, 1.0), (0.0, 1.
             step[axis] = 1
             path.append(node(*step))
         path.append(v111)
-        cells.append(np.stack(path, axis=1))
-    cells = np.concatenate(cells)
+        tets.append(np.stack(path, axis=1))
+    cells = np.concatenate(tets)
     return Mesh(pts, orient(pts, cells))
 
 

@@ -125,6 +125,18 @@ class Poisson(eqx.Module):
             raise ValueError(_SINGULAR)
         _check_finite_coefficients(self.space, a, f, c)
 
+    def _precheck(self, a, f, c) -> None:
+        """The cheap eager checks (numbers, arrays); callables are checked on the values
+        the assembly computes anyway (:func:`_checked`), so they are evaluated once."""
+        if not self.coercive and c is None:
+            raise ValueError(_SINGULAR)
+        _check_finite_coefficients(self.space, a, f, c, callables=False)
+
+    def _checked_system(self, a, f, c) -> tuple[linalg.CSRMatrix, Array]:
+        """:meth:`system` with every coefficient checked, callables evaluated once."""
+        self._precheck(a, f, c)
+        return _checked(*_system_counted(self, a, f, c, _unchecked(a, f, c)))
+
     # ------------------------------------------------------------------ steps
     def assemble(
         self,
@@ -148,8 +160,9 @@ class Poisson(eqx.Module):
         **Returns:** `A` (:class:`~pdekit.solvers.linalg.CSRMatrix`, `(num_dofs, num_dofs)`)
         and `b` (shape `(num_dofs,)`), in `space.dtype`.
         """
-        _check_finite_coefficients(self.space, a, f, c)
-        return _assemble(self, a, f, c, bool(boundary))
+        _check_finite_coefficients(self.space, a, f, c, callables=False)
+        A, b, bad = _assemble_counted(self, a, f, c, bool(boundary), _unchecked(a, f, c))
+        return _checked(A, b, bad)
 
     def eliminate(
         self, A: linalg.CSRMatrix, b: Float[Array, " dofs"]
@@ -226,16 +239,14 @@ class Poisson(eqx.Module):
     ) -> tuple[linalg.CSRMatrix, Float[Array, " dofs"]]:
         """The SPD system ``(A, b)`` after Dirichlet elimination, on `space.pattern`:
         ``eliminate(*assemble(a, f, c))``."""
-        self.check_coefficients(a, f, c)
-        return _system(self, a, f, c)
+        return self._checked_system(a, f, c)
 
     def solve_with_stats(
         self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
     ):
         """Like :meth:`solve`, returning `(u, stats)` (see `linalg.solve_with_stats`;
         ``stats["result"]`` is a :class:`~pdekit.solvers.RESULTS` member)."""
-        self.check_coefficients(a, f, c)
-        return _solve(self, a, f, c, True)
+        return _solve_system(self, *self._checked_system(a, f, c), True)
 
     def solve(
         self, a: Coefficient = 1.0, f: Coefficient = 0.0, c: Coefficient | None = None
@@ -246,12 +257,12 @@ class Poisson(eqx.Module):
         None for none); each a scalar, a `(cells,)`/`(num_dofs,)`/`(nodes,)` array or a
         callable of `x` of shape `(d, ...)`.
 
-        **Raises:** `ValueError` before any work for non-finite coefficients (see
-        :meth:`check_coefficients`); at run time (``eqx.error_if``) if the linear solve
-        fails or a traced coefficient is not finite.
+        **Raises:** `ValueError` before the linear solve for non-finite coefficients
+        (numbers and arrays before any work; a callable on the values the assembly took at
+        the quadrature points, so it is evaluated once); at run time (``eqx.error_if``) if
+        the linear solve fails or a traced coefficient is not finite.
         """
-        self.check_coefficients(a, f, c)
-        return _solve(self, a, f, c, False)
+        return _solve_system(self, *self._checked_system(a, f, c), False)
 
     def solve_batch(
         self,
@@ -321,9 +332,10 @@ _SINGULAR = (
 )
 
 
-def _check_finite_coefficient(space, name: str, value) -> None:
-    """ValueError naming `name` if a concrete coefficient (or a callable's values at the
-    quadrature points) holds NaN/inf; traced values are checked at run time instead."""
+def _check_finite_coefficient(space, name: str, value, callables: bool = True) -> None:
+    """ValueError naming `name` if a concrete coefficient (or, with `callables`, a
+    callable's values at the quadrature points) holds NaN/inf; traced values are checked
+    at run time instead."""
     if value is None:
         return
     if isinstance(value, (bool, int, float)):
@@ -331,23 +343,49 @@ def _check_finite_coefficient(space, name: str, value) -> None:
             raise ValueError(f"`{name}` must be finite, got {value}.")
         return
     if callable(value):
-        if is_tracer(space.origin):
-            return
-        vals = coefficient_at_quadrature(space, value, name)
-        if is_tracer(vals):
-            return
-        if not bool(jnp.all(jnp.isfinite(vals))):
-            raise ValueError(
-                f"callable `{name}` returned non-finite values (NaN or inf) at "
-                f"{int(jnp.sum(~jnp.isfinite(vals)))} quadrature point(s)."
-            )
+        if callables and not is_tracer(space.origin):
+            _raise_nonfinite(name, _nonfinite_count(space, value, name), callable_=True)
         return
     check_finite_array(name, value)
 
 
-def _check_finite_coefficients(space, a, f, c) -> None:
+def _check_finite_coefficients(space, a, f, c, callables: bool = True) -> None:
     for name, value in (("a", a), ("f", f), ("c", c)):
-        _check_finite_coefficient(space, name, value)
+        _check_finite_coefficient(space, name, value, callables)
+
+
+@eqx.filter_jit
+def _nonfinite_count(space, coef, name: str):
+    vals = coefficient_at_quadrature(space, coef, name)
+    return jnp.sum(~jnp.isfinite(vals))
+
+
+def _raise_nonfinite(name: str, count, callable_: bool) -> None:
+    """ValueError for a concrete nonzero `count` of non-finite quadrature values."""
+    if is_tracer(count) or int(count) == 0:
+        return
+    what = f"callable `{name}` returned" if callable_ else f"`{name}` has"
+    raise ValueError(
+        f"{what} non-finite values (NaN or inf) at {int(count)} quadrature point(s)."
+    )
+
+
+def _checked(A: linalg.CSRMatrix, b, bad: dict):
+    """``(A, b)`` after the finiteness verdicts `bad` (name -> count of non-finite values
+    at the quadrature points, computed by the assembly itself): concrete counts raise a
+    ValueError naming the argument now, before the solve; traced ones (under `jit`) guard
+    the result with ``eqx.error_if`` (raised at run time)."""
+    data = A.data
+    for name, count in bad.items():
+        if is_tracer(count):
+            msg = f"`{name}` contains non-finite values (NaN or inf) at the quadrature points."
+            if name == "f":
+                b = eqx.error_if(b, count > 0, msg)
+            else:
+                data = eqx.error_if(data, count > 0, msg)
+        else:
+            _raise_nonfinite(name, count, callable_=True)
+    return linalg.CSRMatrix(A.pattern, data), b
 
 
 def _check_finite_batch(name: str, value) -> None:
@@ -371,8 +409,9 @@ def _finite_or_error(x, values, name: str):
 
 
 # ---------------------------------------------------------------------- jitted kernels
-@eqx.filter_jit
-def _assemble(problem: Poisson, a, f, c, boundary: bool):
+def _assemble_values(problem: Poisson, a, f, c, boundary: bool):
+    """``(A, b, q)``: the assembled system and the coefficient values at the quadrature
+    points it was assembled from (``q[name]``, None for an absent `c`)."""
     space = problem.space
     a_q = coefficient_at_quadrature(space, a, "a")
     c_q = None if c is None else coefficient_at_quadrature(space, c, "c")
@@ -382,11 +421,32 @@ def _assemble(problem: Poisson, a, f, c, boundary: bool):
     if boundary:
         data = data + problem.boundary_matrix
         b = b + problem.boundary_load
-    # run-time finiteness checks for traced coefficients (eager ones were checked already)
-    data = _finite_or_error(data, a_q, "a")
-    if c_q is not None:
-        data = _finite_or_error(data, c_q, "c")
-    b = _finite_or_error(b, f_q, "f")
+    return linalg.CSRMatrix(A.pattern, data), b, {"a": a_q, "c": c_q, "f": f_q}
+
+
+def _unchecked(a, f, c) -> tuple[str, ...]:
+    """Names of the coefficients the eager pre-check could not verify: callables (checked
+    on the values the assembly computes) and traced values."""
+    return tuple(name for name, v in (("a", a), ("c", c), ("f", f))
+                 if v is not None and (callable(v) or is_tracer(v)))
+
+
+@eqx.filter_jit
+def _assemble_counted(problem: Poisson, a, f, c, boundary: bool, names: tuple[str, ...]):
+    """``(A, b, bad)`` with ``bad[name]`` the number of non-finite quadrature values of each
+    coefficient in `names` (static)."""
+    A, b, q = _assemble_values(problem, a, f, c, boundary)
+    return A, b, {name: jnp.sum(~jnp.isfinite(q[name])) for name in names}
+
+
+@eqx.filter_jit
+def _assemble(problem: Poisson, a, f, c, boundary: bool):
+    """The assembly with run-time finiteness checks of every coefficient (batched solves)."""
+    A, b, q = _assemble_values(problem, a, f, c, boundary)
+    data = _finite_or_error(A.data, q["a"], "a")
+    if q["c"] is not None:
+        data = _finite_or_error(data, q["c"], "c")
+    b = _finite_or_error(b, q["f"], "f")
     return linalg.CSRMatrix(A.pattern, data), b
 
 
@@ -411,10 +471,21 @@ def _system(problem: Poisson, a, f, c):
 
 
 @eqx.filter_jit
-def _solve(problem: Poisson, a, f, c, with_stats: bool):
-    A, b = _system(problem, a, f, c)
+def _system_counted(problem: Poisson, a, f, c, names: tuple[str, ...]):
+    A, b, bad = _assemble_counted(problem, a, f, c, True, names)
+    return (*_eliminate(problem, A, b), bad)
+
+
+@eqx.filter_jit
+def _solve_system(problem: Poisson, A: linalg.CSRMatrix, b, with_stats: bool):
     x, stats = linalg.solve_with_stats(A, b, problem.method)
     return (x, stats) if with_stats else x
+
+
+@eqx.filter_jit
+def _solve(problem: Poisson, a, f, c, with_stats: bool):
+    A, b = _system(problem, a, f, c)
+    return _solve_system(problem, A, b, with_stats)
 
 
 def _solve_sample(sample: dict, shared: tuple) -> Array:

@@ -70,8 +70,8 @@ class GridInterpolator(eqx.Module):
         d = mesh.dim
         if len(axes) != d:
             raise ValueError(f"pass {d} coordinate arrays (one per dimension), got {len(axes)}.")
-        axes = [np.asarray(a, dtype=np.float64).ravel() for a in axes]
-        grids = np.meshgrid(*axes, indexing="xy" if d == 2 else "ij")
+        coords = [np.asarray(a, dtype=np.float64).ravel() for a in axes]
+        grids = np.meshgrid(*coords, indexing="xy" if d == 2 else "ij")
         shape = grids[0].shape
         pts = np.stack([g.ravel() for g in grids], axis=1)
         v = mesh.points[mesh.cells]
@@ -128,7 +128,7 @@ def save_solution(
             u=u,
             dof_coords=space.dof_coords,
             order=space.element.order,
-            **extra,
+            **extra,  # type: ignore[arg-type]
         )
         return
     pd = {"u": u[: space.mesh.num_nodes], **(point_data or {})}

@@ -31,6 +31,8 @@ coarse Dirichlet space.
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax.lax as lax
 import jax.numpy as jnp
@@ -187,7 +189,7 @@ class GMG(AbstractPreconditioner):
     max_coarse: int = eqx.field(static=True)
     degree: int = eqx.field(static=True)
     lower_ratio: float = eqx.field(static=True)
-    dtype: object = eqx.field(static=True)
+    dtype: np.dtype | None = eqx.field(static=True)
 
     def __init__(self, grid_shape, *, max_coarse=30, degree=2, lower_ratio=8.0, dtype=None):
         shape = tuple(grid_shape) if np.ndim(grid_shape) == 1 else None
@@ -253,11 +255,10 @@ class GMG(AbstractPreconditioner):
 
     def check(self, A: CSRMatrix) -> None:
         self._offsets(A)
-        rows, cols = A.pattern.rows, A.pattern.cols
-        if is_tracer(rows) or is_tracer(cols):
+        if is_tracer(A.pattern.rows) or is_tracer(A.pattern.cols):
             return
         nx = self.grid_shape[1]
-        rows, cols = np.asarray(rows), np.asarray(cols)
+        rows, cols = np.asarray(A.pattern.rows), np.asarray(A.pattern.cols)
         if np.any(np.abs(cols % nx - rows % nx) > 1):
             raise ValueError(
                 f"the matrix couples nodes that are not neighbours on the grid "
@@ -296,9 +297,12 @@ class GMG(AbstractPreconditioner):
         degree, ratio = self.degree, self.lower_ratio
         smoothers = []
         for off, S in ops[:-1]:
+            abs_row_sum = jnp.abs(S[0])
+            for k in range(1, len(off)):  # in order, as the stencil sum
+                abs_row_sum = abs_row_sum + jnp.abs(S[k])
             smoothers.append(chebyshev_smoother(
-                lambda x, off=off, S=S: _stencil_apply(off, S, x), S[off.index((0, 0))],
-                sum(jnp.abs(S[k]) for k in range(len(off))), degree=degree, lower_ratio=ratio))
+                functools.partial(_stencil_apply, off, S), S[off.index((0, 0))],
+                abs_row_sum, degree=degree, lower_ratio=ratio))
         dense = _dense_from_stencil(*ops[-1])
         chol = jnp.linalg.cholesky(dense)
         inv = jsl.cho_solve((chol, True), jnp.eye(dense.shape[0], dtype=dense.dtype))

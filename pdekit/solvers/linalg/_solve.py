@@ -108,7 +108,9 @@ def _solve(A: CSRMatrix, b, method: AbstractLinearMethod, throw: bool):
         symmetric=method.symmetric,
         has_aux=True,
     )
-    result = RESULTS.where(stats["converged"], RESULTS.successful, RESULTS.linear_solve_failed)
+    # (equinox's Enumeration members type-check as str)
+    ok, failed = RESULTS.successful, RESULTS.linear_solve_failed
+    result = RESULTS.where(stats["converged"], ok, failed)  # type: ignore[arg-type]
     stats = dict(stats, result=result)
     if throw:
         # the method's own message says more than RESULTS.linear_solve_failed's

@@ -152,6 +152,7 @@ def _detect_dia(rows: np.ndarray, cols: np.ndarray, n_rows: int):
 def _dia_values(pattern: SparsityPattern, data: Array) -> Array:
     """The `(K, n_rows)` diagonals of the matrix (0 where the pattern has no entry)."""
     index = pattern.dia_index
+    assert index is not None, "pattern has no DIA map"
     return jnp.where(index >= 0, data[jnp.maximum(index, 0)], jnp.zeros((), data.dtype))
 
 
@@ -161,10 +162,11 @@ def _dia_apply(offsets: tuple[int, ...], diagonals: Array, x: Array) -> Array:
     left = max(0, -offsets[0])
     right = max(0, n_rows + offsets[-1] - n_cols)
     xp = jnp.pad(x, (left, right))
-    y = None
-    for k, off in enumerate(offsets):
-        term = diagonals[k] * lax.slice_in_dim(xp, left + off, left + off + n_rows)
-        y = term if y is None else y + term
+    terms = [diagonals[k] * lax.slice_in_dim(xp, left + off, left + off + n_rows)
+             for k, off in enumerate(offsets)]
+    y = terms[0]
+    for term in terms[1:]:  # in order: the same sum of products as before
+        y = y + term
     return y
 
 

@@ -85,3 +85,16 @@ def test_mesh_read_corrupt_file_is_value_error(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(ValueError, match=r"corrupt\.msh"):
         fem.Mesh.read(path)
+
+
+def test_callable_source_is_evaluated_once_per_solve(problem):
+    """The finiteness check uses the values the assembly computes: no extra evaluation."""
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return jnp.sin(x[0]) + x[1]
+
+    problem.solve(f=f)
+    problem.solve(f=f)  # compiled: the callable is not evaluated again
+    assert len(calls) == 1
