@@ -45,15 +45,7 @@ def make_data(S, dofs, K=8, r=3, seed=0):
 def timeit(fn, repeat=3):
     """`H.timeit` plus the best process CPU time (`cpu`, seconds) of the calls: on a shared
     machine the CPU time of a pinned single-threaded process is the fairer figure."""
-    import time
-
-    cpus, walls = [], []
-    for _ in range(repeat):
-        c0, w0 = time.process_time(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return {"best": min(walls), "cpu": min(cpus), "cpu_per_wall": sum(cpus) / sum(walls)}
+    return H.timeit(fn, repeat=repeat, max_time=float("inf"))
 
 
 def accuracy(labels, truth):

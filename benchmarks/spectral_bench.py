@@ -55,13 +55,7 @@ from pdekit.solvers import spectral as sp  # noqa: E402
 def timed(fn, repeat: int) -> dict:
     """Best wall time and best process CPU time of `repeat` calls of `fn` (already warm).
     On a loaded machine the CPU time of a 1-thread run is the steadier measure of its work."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        c0, w0 = time.process_time(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return {"best": min(walls), "cpu": min(cpus), "cpu_per_wall": sum(cpus) / sum(walls)}
+    return H.timeit(fn, repeat=repeat, max_time=float("inf"))
 
 VENV = H.HERE / ".venv-spectral" / "bin" / "python"
 FULL = {

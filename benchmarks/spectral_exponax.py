@@ -10,8 +10,6 @@ saves the final states for spectral_bench.py to score.
 
 from __future__ import annotations
 
-import time
-
 import _harness as H
 
 H.pin_threads()
@@ -25,13 +23,7 @@ import numpy as np  # noqa: E402
 def timed(fn, repeat: int) -> dict:
     """Best wall time and best process CPU time of `repeat` calls of `fn` (already warm).
     On a loaded machine the CPU time of a 1-thread run is the steadier measure of its work."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        c0, w0 = time.process_time(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return {"best": min(walls), "cpu": min(cpus), "cpu_per_wall": sum(cpus) / sum(walls)}
+    return H.timeit(fn, repeat=repeat, max_time=float("inf"))
 
 
 def make_stepper(case: dict, order: int, dt: float):

@@ -31,7 +31,7 @@ def add_parser(subparsers):
                    help="conductivity box LOW,HIGH for every block (default 0.1,1.0)")
     b.add_argument("--tol", type=float, default=None,
                    help="greedy tolerance on the relative energy-norm estimate "
-                   "(default 1e-6 with --x64, else 1e-4)")
+                   "(default 1e-6, or 1e-4 with --float32)")
     b.add_argument("--n", type=int, default=40, help="maximal basis size N (default 40)")
     b.add_argument("--criterion", choices=("relative", "absolute"), default="relative",
                    help="greedy criterion: the estimate relative to the reduced solution's "
@@ -62,7 +62,10 @@ def add_parser(subparsers):
 
 
 def _common(p):
-    p.add_argument("--x64", action="store_true", help="compute in float64 (recommended)")
+    p.add_argument("--float32", action="store_true",
+                   help="compute in float32 (default: float64, which certification needs)")
+    p.add_argument("--x64", action="store_true",
+                   help="no-op, kept for old scripts: float64 is the default")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--overwrite", action="store_true", help="allow replacing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -329,10 +332,6 @@ def run_build_local(args):
         raise ValueError(f"--overlap must be in [0, 1], got {args.overlap}.")
     lo, hi = _floats("--mu-range", args.mu_range, 2)
     out = check_output_path("--out", args.out, overwrite=args.overwrite)
-    if args.x64:
-        from .._misc import enable_x64
-
-        enable_x64()
 
     import jax
     import numpy as np
@@ -460,10 +459,6 @@ def run_eval_local(args, path):
     save = check_output_path("--save", args.save, overwrite=args.overwrite) if args.save \
         else None
     meta = _local_header(path)["meta"]
-    if args.x64:
-        from .._misc import enable_x64
-
-        enable_x64()
 
     import jax
     import jax.numpy as jnp
