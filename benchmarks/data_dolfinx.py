@@ -29,24 +29,12 @@ import dolfinx.fem.petsc  # noqa: E402
 import numpy as np  # noqa: E402
 import ufl  # noqa: E402
 from mpi4py import MPI  # noqa: E402
+from fem_dolfinx import factor_solver_type  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
 
 def cholesky_type():
-    for name in ("mumps", "petsc"):
-        try:
-            pc = PETSc.PC().create(MPI.COMM_SELF)
-            pc.setType("cholesky")
-            pc.setFactorSolverType(name)
-            A = PETSc.Mat().createAIJ([2, 2], comm=MPI.COMM_SELF)
-            A.setValues([0, 1], [0, 1], [[2.0, 0], [0, 2.0]])
-            A.assemble()
-            pc.setOperators(A)
-            pc.setUp()
-            return name
-        except PETSc.Error:
-            continue
-    return "petsc"
+    return factor_solver_type("cholesky", ("mumps", "petsc"))
 
 
 def darcy(s, n, rank, size, seed, out_path):

@@ -32,11 +32,13 @@ from mpi4py import MPI  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
 
-def direct_solver_type():
-    for name in ("mumps", "superlu", "petsc"):
+def factor_solver_type(pc_type="lu", candidates=("mumps", "superlu", "petsc")):
+    """The first PETSc factorisation package among `candidates` that sets up a `pc_type`
+    ("lu" or "cholesky") factorisation in this build; "petsc" if none does."""
+    for name in candidates:
         try:
             pc = PETSc.PC().create(MPI.COMM_SELF)
-            pc.setType("lu")
+            pc.setType(pc_type)
             pc.setFactorSolverType(name)
             A = PETSc.Mat().createAIJ([2, 2], comm=MPI.COMM_SELF)
             A.setValues([0, 1], [0, 1], [[2.0, 0], [0, 2.0]])
@@ -47,6 +49,10 @@ def direct_solver_type():
         except PETSc.Error:
             continue
     return "petsc"
+
+
+def direct_solver_type():
+    return factor_solver_type("lu", ("mumps", "superlu", "petsc"))
 
 
 def _setup(n):
