@@ -20,3 +20,4 @@ from ._normalizer import trainable as trainable
 from ._trainer import evaluate as evaluate
 from ._trainer import fit as fit
 from ._trainer import model_dtype as model_dtype
+from ._trainer import resolve_microbatch as resolve_microbatch

@@ -14,6 +14,7 @@ from pdekit.training import (
     fit,
     load_checkpoint,
     read_header,
+    resolve_microbatch,
     save_checkpoint,
 )
 
@@ -66,13 +67,17 @@ class _Interrupting:
 
 
 def test_resume_after_interruption_is_bitwise(tmp_path, data):
+    """Also with micro-batches: the resumed ``microbatch="auto"`` run takes the checkpoint's 8
+    (the tiny model alone would get whole batches), so it continues bitwise."""
     train, test = data
     kw = dict(optimizer=optax.adam(1e-3), epochs=4, batch_size=16, seed=3,
               eval_sets={"test": test})
-    full, h_full = fit(_small(jax.random.key(1)), train, checkpoint_dir=tmp_path / "a", **kw)
+    full, h_full = fit(_small(jax.random.key(1)), train, checkpoint_dir=tmp_path / "a",
+                       microbatch=8, **kw)
     with pytest.raises(KeyboardInterrupt):
         fit(_small(jax.random.key(1)), _Interrupting(train, 2), checkpoint_dir=tmp_path / "b",
-            **kw)
+            microbatch=8, **kw)
+    assert read_header(tmp_path / "b" / "checkpoint")["state"]["microbatch"] == 8
     with pytest.raises(ValueError, match="resume"):  # never overwritten silently
         fit(_small(jax.random.key(1)), train, checkpoint_dir=tmp_path / "b", **kw)
     resumed, h_res = fit(_small(jax.random.key(7)), train, checkpoint_dir=tmp_path / "b",
@@ -93,6 +98,41 @@ def test_four_devices_equal_one(data):
     for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(four)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(h1["train_loss"], h4["train_loss"], rtol=1e-12)
+
+
+def test_microbatches_equal_whole_batches(data):
+    """Gradient accumulation over micro-batches (inside each device's shard when sharded)
+    trains the same model as whole batches, to float64 round-off."""
+    train, _ = data
+    kw = dict(optimizer=optax.adam(1e-2), epochs=1, batch_size=16, seed=0)
+    ref, h_ref = fit(_small(jax.random.key(4)), train, microbatch=None, **kw)
+    for extra in (dict(microbatch=4), dict(microbatch=2, devices=jax.devices()[:4])):
+        got, h = fit(_small(jax.random.key(4)), train, **extra, **kw)
+        for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(h_ref["train_loss"], h["train_loss"], rtol=1e-12)
+
+
+def test_resolve_microbatch(data):
+    train, _ = data
+    tiny = _small(jax.random.key(0))
+    assert resolve_microbatch("auto", tiny, train, 16) is None  # fits in cache: whole batch
+    assert resolve_microbatch(8, tiny, train, 16) == 8
+    assert resolve_microbatch(16, tiny, train, 16) is None
+    big = FNO(1, 1, (4, 4), width=32, n_layers=1, key=jax.random.key(0))
+    grid = make_split(np.zeros((16, 1, 64, 64)), np.zeros((16, 1, 64, 64)))
+    # the lifting's 64 hidden channels: 64 * 64**2 float64 = 2 MiB per sample
+    assert resolve_microbatch("auto", big, grid, 16) == 1
+    assert resolve_microbatch("auto", big, grid, 16, backend="gpu") is None
+    for bad, match in (("fast", "'auto'"), (0, ">= 1"), (5, "divide the per-device batch 16")):
+        with pytest.raises(ValueError, match="microbatch"):
+            resolve_microbatch(bad, tiny, train, 16)
+        with pytest.raises(ValueError, match=match):
+            fit(tiny, train, optimizer=optax.adam(1e-3), epochs=1, batch_size=16,
+                microbatch=bad)
+    with pytest.raises(ValueError, match="per-device batch 4"):
+        fit(tiny, train, optimizer=optax.adam(1e-3), epochs=1, batch_size=16, microbatch=3,
+            devices=jax.devices()[:4])
 
 
 def test_mismatched_checkpoint_is_refused(tmp_path):
