@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_finite_scalar, check_positive_int, default_float_dtype
-from ._factorisation import AbstractWeightFactory, DenseWeights, TuckerWeights
+from ._factorisation import AbstractWeightFactory, DenseTensor, DenseWeights, TuckerWeights
 from ._spectral_conv import Convention, SpectralConv, init_std, weight_mode_shape
 
 
@@ -227,6 +227,21 @@ class FNO(eqx.Module):
     @property
     def ndim(self) -> int:
         return len(self.modes)
+
+    def materialise(self) -> "FNO":
+        """The same model with every factorised spectral weight expanded to a dense tensor
+        (same outputs; used by ``pdekit.training.fit`` to expand a TFNO's weights once per
+        step instead of once per micro-batch). Dense weights are returned unchanged."""
+        def dense(t):
+            return t if t is None or isinstance(t, DenseTensor) else DenseTensor(jnp.stack(t()))
+
+        convs = tuple(c if isinstance(c.weight, (DenseTensor, type(None)))
+                      else eqx.tree_at(lambda m: m.weight, c, dense(c.weight))
+                      for c in self.convs)
+        out = eqx.tree_at(lambda m: m.convs, self, convs)
+        if self.joint_weight is not None and not isinstance(self.joint_weight, DenseTensor):
+            out = eqx.tree_at(lambda m: m.joint_weight, out, dense(self.joint_weight))
+        return out
 
     def _pad_widths(self, spatial):
         return tuple(int(round(p * n)) for p, n in zip(self.padding, spatial))

@@ -106,6 +106,16 @@ def _make_step(loss: Callable, optimizer: optax.GradientTransformation,
             # gradient accumulation over equal micro-batches: the batch loss is the mean of
             # per-sample terms, so it (and its gradient) is the mean over micro-batches
             xs, ys = _split_micro(x, n_dev, microbatch), _split_micro(y, n_dev, microbatch)
+            # expand factorised weights (a TFNO's Tucker/CP tensors) once per step: the scan
+            # differentiates with respect to the expanded model, and one pullback maps the
+            # accumulated gradient back to the factors
+            def expand(p):
+                m = materialise(eqx.combine(p, static))
+                return eqx.filter(m, trainable(m))
+
+            dense, pullback = eqx.filter_vjp(expand, params)
+            full = materialise(eqx.combine(params, static))
+            dense_static = eqx.filter(full, trainable(full), inverse=True)
             if sharding is not None:
                 spec = jax.sharding.PartitionSpec(None, "batch")
                 micro = jax.sharding.NamedSharding(sharding.mesh, spec)
@@ -113,15 +123,16 @@ def _make_step(loss: Callable, optimizer: optax.GradientTransformation,
                 ys = jax.lax.with_sharding_constraint(ys, micro)
 
             def body(carry, xy):
-                value, grads = _loss_and_grad(loss, params, static, *xy)
+                value, grads = _loss_and_grad(loss, dense, dense_static, *xy)
                 return jax.tree_util.tree_map(jnp.add, carry, (value, grads)), None
 
-            dtype = model_dtype(eqx.combine(params, static))
-            zero = (jnp.zeros((), dtype), jax.tree_util.tree_map(jnp.zeros_like, params))
+            dtype = model_dtype(full)
+            zero = (jnp.zeros((), dtype), jax.tree_util.tree_map(jnp.zeros_like, dense))
             (value, grads), _ = jax.lax.scan(body, zero, (xs, ys))
             scale = 1.0 / xs.shape[0]
             value, grads = jax.tree_util.tree_map(lambda g: g * jnp.asarray(scale, g.dtype),
                                                   (value, grads))
+            (grads,) = pullback(grads)
         # optax mixes float and int32 scalars (Adam's bias correction `b1 ** count`), which
         # strict dtype promotion refuses; the model and the loss above stay strict
         with jax.numpy_dtype_promotion("standard"):
@@ -129,6 +140,17 @@ def _make_step(loss: Callable, optimizer: optax.GradientTransformation,
         return eqx.apply_updates(params, updates), opt_state, value
 
     return step
+
+
+def materialise(tree):
+    """`tree` with every Module that has a ``materialise()`` method (e.g. an FNO/TFNO, also
+    inside ``Normalized``) replaced by what it returns: an equivalent model whose parameters
+    are the tensors its forward pass uses (factorised weights expanded)."""
+    def has(node):
+        return isinstance(node, eqx.Module) and callable(getattr(node, "materialise", None))
+
+    return jax.tree_util.tree_map(lambda n: n.materialise() if has(n) else n, tree,
+                                  is_leaf=has)
 
 
 def _largest_activation_bytes(model, x_shape, dtype) -> int:

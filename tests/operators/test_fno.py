@@ -85,6 +85,11 @@ def test_full_rank_tfno_reproduces_dense(to_factor, factory, joint):
     # everything but the spectral weights comes from the same key
     a = jax.random.normal(jax.random.key(5), (2, 12, 10))
     np.testing.assert_allclose(eqx.filter_jit(tfno)(a), eqx.filter_jit(dense)(a), atol=1e-12)
+    # materialise() (what fit's micro-batching differentiates) expands the factors: same model
+    expanded = tfno.materialise()
+    assert all(type(t).__name__ == "DenseTensor" for t in
+               ([expanded.joint_weight] if joint else [c.weight for c in expanded.convs]))
+    np.testing.assert_allclose(eqx.filter_jit(expanded)(a), eqx.filter_jit(dense)(a), atol=1e-12)
 
 
 @pytest.mark.parametrize("grid", [False, True])
