@@ -4,7 +4,8 @@ Both contenders read one data file per case (``benchmarks/out/operators-<case>.n
 the ``pdekit datagen`` HDF5 file beside it, see operators_data.py: train and test arrays,
 channel statistics of the training split, the per-epoch sample orders) and train
 the same architecture (neuraloperator's FNO layout; pdekit with
-``convention="neuraloperator"``, so the parameter counts agree) with Adam, a constant learning
+``convention="neuraloperator"``, so the parameter counts agree, and the exact erf GELU
+``gelu_erf`` as torch's default) with Adam, a constant learning
 rate, the mean per-sample relative L2 loss in physical units, the same batch size, epochs and
 seed, one thread each on the same core. Reported: seconds per epoch (median over the epochs
 after the first, which holds the compile), test relative L2, parameters.
@@ -69,19 +70,24 @@ def run_pdekit(case, cfg, path, model_kind):
     import jax
     import optax
 
-    from pdekit.operators import FNO, TFNO, TuckerWeights, count_params
+    from pdekit.operators import FNO, TFNO, TuckerWeights, count_params, gelu_erf
     from pdekit.training import Normalized, Normalizer, evaluate, fit, relative_l2
 
     with np.load(path) as f:
         d = {k: f[k] for k in f.files}
     train, test = _split(d["x_train"], d["y_train"]), _split(d["x_test"], d["y_test"])
-    kw = dict(convention="neuraloperator", key=jax.random.key(SEED))
+    # neuraloperator's layout, counting and exact (erf) GELU
+    kw = dict(convention="neuraloperator", activation=gelu_erf, key=jax.random.key(SEED))
     args = (d["x_train"].shape[1], d["y_train"].shape[1], cfg["modes"], cfg["width"],
             cfg["layers"])
     net = (TFNO(*args, factorization=TuckerWeights(TFNO_RANK), **kw) if model_kind == "tfno"
            else FNO(*args, **kw))
     model = Normalized(net, Normalizer(d["x_mean"], d["x_std"]),
                        Normalizer(d["y_mean"], d["y_std"]))
+    # fit's default microbatch="auto" (CPU: micro-batches sized to the cache; recorded below)
+    from pdekit.training import resolve_microbatch
+
+    mb = resolve_microbatch("auto", model, train, cfg["batch_size"])
     model, hist = fit(model, train, loss=relative_l2, optimizer=optax.adam(cfg["lr"]),
                       epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=SEED)
     times, cpu = hist["time"], hist["cpu_time"]
@@ -90,7 +96,7 @@ def run_pdekit(case, cfg, path, model_kind):
             "n_params": count_params(net), "s_per_epoch": float(np.median(steady)),
             "cpu_s_per_epoch": float(np.median(cpu[1:] if len(cpu) > 1 else cpu)),
             "first_epoch_s": times[0], "epoch_times": times, "train_loss": hist["train_loss"],
-            "test_rel_l2": evaluate(model, test)}
+            "test_rel_l2": evaluate(model, test), "microbatch": mb}
 
 
 def main(argv=None):

@@ -179,6 +179,10 @@ def operators_section(d, cmd):
                    f"TFNO Tucker rank {d['tfno_rank']}; data `pdekit datagen {case} --n "
                    f"{c['n_train'] + c['n_test']} --resolution {c['s']} --seed {d['seed']}` "
                    "(float64 compute, float32 storage)")
+    mbs = [f"{r['case']} {r['model']} {r['microbatch']}" for r in d["rows"] if "microbatch" in r]
+    if mbs:
+        out.append("- pdekit: exact (erf) GELU as neuraloperator; `fit(microbatch=\"auto\")` "
+                   "micro-batch per step (None = whole batch): " + ", ".join(mbs))
     out += ["", "| case | model | contender | params | s/epoch (wall) | s/epoch (CPU) | "
             "test rel. L2 | wall ratio | CPU ratio | error ratio |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

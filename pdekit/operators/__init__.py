@@ -22,6 +22,7 @@ from ._fno import TFNO as TFNO
 from ._fno import ChannelMLP as ChannelMLP
 from ._fno import PointwiseLinear as PointwiseLinear
 from ._fno import count_params as count_params
+from ._fno import gelu_erf as gelu_erf
 from ._fno import grid_channels as grid_channels
 from ._io import build_model as build_model
 from ._io import load_model as load_model

@@ -22,11 +22,51 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.scipy.special import erf
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_finite_scalar, check_positive_int, default_float_dtype
 from ._factorisation import AbstractWeightFactory, DenseTensor, DenseWeights, TuckerWeights
 from ._spectral_conv import Convention, SpectralConv, init_std, weight_mode_shape
+
+
+@jax.custom_jvp
+def gelu_erf(x: Array) -> Array:
+    """Exact GELU ``x * Phi(x)`` (``Phi`` the standard normal CDF, through ``erf``): PyTorch's
+    and neuraloperator's default. (``jax.nn.gelu`` defaults to the tanh approximation.)
+
+    Its derivative ``Phi(x) + x phi(x)`` comes out of the same elementwise pass, so reverse
+    mode keeps one array per activation and the backward pass is one multiply (cheaper than
+    what differentiating the erf formula gives on CPU; every JAX transformation works).
+    """
+    return x * _normal_cdf(x)
+
+
+def _normal_cdf(x):
+    return 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+
+
+@gelu_erf.defjvp
+def _gelu_erf_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    cdf = _normal_cdf(x)
+    pdf = jnp.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+    return x * cdf, t * (cdf + x * pdf)
+
+
+# activations FNO accepts beside the jax.nn functions, by the name stored in its config
+EXTRA_ACTIVATIONS = {"gelu_erf": gelu_erf}
+
+
+def activation_from_name(name: str) -> Callable:
+    """The activation an FNO config names: ``"gelu_erf"`` or a ``jax.nn`` function name."""
+    if name in EXTRA_ACTIVATIONS:
+        return EXTRA_ACTIVATIONS[name]
+    fn = getattr(jax.nn, name, None)
+    if not callable(fn):
+        raise ValueError(f"Unknown activation {name!r}: expected 'gelu_erf' or a jax.nn "
+                         "function name.")
+    return fn
 
 
 def grid_channels(spatial: Sequence[int], dtype) -> Float[Array, " d *spatial"]:
@@ -120,7 +160,8 @@ class FNO(eqx.Module):
     - `factorization`: spectral weight parameterisation (``DenseWeights()`` default,
       ``CPWeights(rank)``, ``TuckerWeights(rank)``); `joint`: one factorised tensor for all
       layers instead of one per layer.
-    - `activation`: pointwise nonlinearity (a ``jax.nn`` function; default GELU).
+    - `activation`: pointwise nonlinearity (a ``jax.nn`` function, default ``jax.nn.gelu``,
+      the tanh approximation; or :func:`gelu_erf`, the exact GELU neuraloperator uses).
     - `transform`: how the spectral layers transform (see :class:`SpectralConv`).
     - `key`: PRNG key; `dtype`: parameter dtype (float32 default, float64 under x64).
 
@@ -181,10 +222,12 @@ class FNO(eqx.Module):
             raise ValueError("`factorization` must be DenseWeights(), CPWeights(rank) or "
                              f"TuckerWeights(rank), got {factorization!r}.")
         dtype = default_float_dtype(dtype)
-        if activation is not jax.nn.gelu and getattr(jax.nn, getattr(activation, "__name__", ""),
-                                                     None) is not activation:
-            raise ValueError("`activation` must be a function of jax.nn (e.g. jax.nn.gelu), "
-                             "so that the model can be saved and rebuilt by name.")
+        name = getattr(activation, "__name__", "")
+        if activation is not jax.nn.gelu and (
+                EXTRA_ACTIVATIONS.get(name, getattr(jax.nn, name, None)) is not activation):
+            raise ValueError("`activation` must be a function of jax.nn (e.g. jax.nn.gelu) or "
+                             "pdekit.operators.gelu_erf, so that the model can be saved and "
+                             "rebuilt by name.")
         self.grid, self.norm, self.activation = bool(grid), norm, activation
         self.config = json.dumps({
             "model": "FNO", "in_channels": self.in_channels, "out_channels": self.out_channels,

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from ..training import Normalized, Normalizer, load_checkpoint, read_header, save_checkpoint
 from ._deeponet import DeepONet, PODDeepONet, deeponet_from_config
 from ._factorisation import factory_from_config
-from ._fno import FNO
+from ._fno import FNO, activation_from_name
 from ._mgno import MgNO, mgno_from_config
 
 
@@ -54,7 +54,7 @@ def build_model(config: dict, *, key=None) -> eqx.Module:
     if kind == "FNO":
         c = dict(config)
         c.pop("model")
-        activation = getattr(jax.nn, c.pop("activation"))
+        activation = activation_from_name(c.pop("activation"))
         return FNO(c.pop("in_channels"), c.pop("out_channels"), tuple(c.pop("modes")),
                    c.pop("width"), c.pop("n_layers"),
                    factorization=factory_from_config(c.pop("factorization")),
