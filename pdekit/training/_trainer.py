@@ -153,26 +153,33 @@ def materialise(tree):
                                   is_leaf=has)
 
 
-def _largest_activation_bytes(model, x_shape, dtype) -> int:
-    """Bytes of the largest array the forward pass of one sample creates (traced, not run)."""
-    x = jax.ShapeDtypeStruct((1, *x_shape), dtype)
-    jaxpr = eqx.filter_make_jaxpr(apply_batch)(model, x)[0]
-    best = 0
+def _output_bytes(model, x_shape, dtype, batch: int) -> list[int]:
+    """Bytes of every array the batched forward pass creates, in trace order (nothing runs)."""
+    x = jax.ShapeDtypeStruct((batch, *x_shape), dtype)
+    sizes: list[int] = []
 
     def walk(jp):
-        nonlocal best
         for eqn in jp.eqns:
             for v in eqn.outvars:
                 aval = getattr(v, "aval", None)
                 if hasattr(aval, "shape") and hasattr(aval, "dtype"):
-                    best = max(best, math.prod(aval.shape) * jnp.dtype(aval.dtype).itemsize)
+                    sizes.append(math.prod(aval.shape) * jnp.dtype(aval.dtype).itemsize)
             for sub in eqn.params.values():
                 inner = getattr(sub, "jaxpr", None)
                 if inner is not None:
                     walk(getattr(inner, "jaxpr", inner))
 
-    walk(jaxpr.jaxpr)
-    return best
+    walk(eqx.filter_make_jaxpr(apply_batch)(model, x)[0].jaxpr)
+    return sizes
+
+
+def _largest_activation_bytes(model, x_shape, dtype) -> int:
+    """Bytes per sample of the largest activation of the forward pass: traced at batch 1 and 2,
+    so arrays that do not grow with the batch (weights, DFT matrices) do not count."""
+    one, two = (_output_bytes(model, x_shape, dtype, b) for b in (1, 2))
+    if len(one) != len(two):  # the batch changed the program: count everything
+        return max(two, default=0) // 2
+    return max((b - a for a, b in zip(one, two)), default=0)
 
 
 def resolve_microbatch(microbatch, model, train, batch_size: int, n_devices: int = 1,
@@ -194,10 +201,10 @@ def resolve_microbatch(microbatch, model, train, batch_size: int, n_devices: int
         if microbatch != "auto":
             raise ValueError(f"`microbatch` must be None, 'auto' or a positive int, got "
                              f"{microbatch!r}.")
-        if (backend or jax.default_backend()) != "cpu":
+        x_shape = getattr(train, "x_shape", None)
+        if (backend or jax.default_backend()) != "cpu" or x_shape is None:
             return None  # accelerators have the bandwidth (and want the big GEMMs)
-        size = _largest_activation_bytes(model, tuple(train.x_shape),
-                                         model_dtype(model)) or 1
+        size = _largest_activation_bytes(model, tuple(x_shape), model_dtype(model)) or 1
         fits = [d for d in range(1, local + 1)
                 if local % d == 0 and d * size <= AUTO_MICROBATCH_BYTES]
         mb = max(fits, default=1)
