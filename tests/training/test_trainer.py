@@ -100,23 +100,37 @@ def test_four_devices_equal_one(data):
     np.testing.assert_allclose(h1["train_loss"], h4["train_loss"], rtol=1e-12)
 
 
+def _tfno():
+    # a joint Tucker TFNO: micro-batching expands its factors once per step and pulls the
+    # accumulated gradient back to them, so that path is covered too
+    return TFNO(1, 1, (6,), width=8, n_layers=2, channel_mlp=None, joint=True,
+                factorization=TuckerWeights(0.5), key=jax.random.key(4))
+
+
+def _assert_same_training(ref, h_ref, got, h):
+    for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(h_ref["train_loss"], h["train_loss"], rtol=1e-12)
+
+
+MICRO_KW = dict(optimizer=optax.adam(1e-2), epochs=1, batch_size=16, seed=0)
+
+
 def test_microbatches_equal_whole_batches(data):
-    """Gradient accumulation over micro-batches (inside each device's shard when sharded)
-    trains the same model as whole batches, to float64 round-off; a joint Tucker TFNO, so the
-    once-per-step expansion of its factors (and the pullback to them) is covered too."""
+    """Gradient accumulation over micro-batches trains the same model as whole batches, to
+    float64 round-off."""
     train, _ = data
+    ref, h_ref = fit(_tfno(), train, microbatch=None, **MICRO_KW)
+    _assert_same_training(ref, h_ref, *fit(_tfno(), train, microbatch=4, **MICRO_KW))
 
-    def model():
-        return TFNO(1, 1, (6,), width=8, n_layers=2, channel_mlp=None, joint=True,
-                    factorization=TuckerWeights(0.5), key=jax.random.key(4))
 
-    kw = dict(optimizer=optax.adam(1e-2), epochs=1, batch_size=16, seed=0)
-    ref, h_ref = fit(model(), train, microbatch=None, **kw)
-    for extra in (dict(microbatch=4), dict(microbatch=2, devices=jax.devices()[:4])):
-        got, h = fit(model(), train, **extra, **kw)
-        for a, b in zip(jax.tree_util.tree_leaves(ref), jax.tree_util.tree_leaves(got)):
-            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(h_ref["train_loss"], h["train_loss"], rtol=1e-12)
+@pytest.mark.slow
+def test_microbatches_inside_device_shards(data):
+    """Sharded over 4 devices, micro-batches of 2 inside each shard: same as one device."""
+    train, _ = data
+    ref, h_ref = fit(_tfno(), train, microbatch=None, **MICRO_KW)
+    _assert_same_training(ref, h_ref, *fit(_tfno(), train, microbatch=2,
+                                           devices=jax.devices()[:4], **MICRO_KW))
 
 
 def test_resolve_microbatch(data):
@@ -125,7 +139,10 @@ def test_resolve_microbatch(data):
     assert resolve_microbatch("auto", tiny, train, 16) is None  # fits in cache: whole batch
     assert resolve_microbatch(8, tiny, train, 16) == 8
     assert resolve_microbatch(16, tiny, train, 16) is None
-    big = FNO(1, 1, (4, 4), width=32, n_layers=1, key=jax.random.key(0))
+    # abstract (shape-only) model: resolving only traces, and building the weights would
+    # cost seconds of eager compilation
+    big = eqx.filter_eval_shape(lambda: FNO(1, 1, (4, 4), width=32, n_layers=1,
+                                            key=jax.random.key(0)))
     grid = make_split(np.zeros((16, 1, 64, 64)), np.zeros((16, 1, 64, 64)))
     # the lifting's 64 hidden channels: 64 * 64**2 float64 = 2 MiB per sample
     assert resolve_microbatch("auto", big, grid, 16) == 1
