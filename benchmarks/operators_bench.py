@@ -10,7 +10,7 @@ rate, the mean per-sample relative L2 loss in physical units, the same batch siz
 seed, one thread each on the same core. Reported: seconds per epoch (median over the epochs
 after the first, which holds the compile), test relative L2, parameters.
 
-    python benchmarks/operators_bench.py [--quick] [--epochs E] [--cases darcy,burgers]
+    python benchmarks/operators_bench.py [--quick] [--epochs E] [--cases darcy,burgers] [--seed S]
 """
 
 import json
@@ -42,22 +42,29 @@ SEED = 0
 TFNO_RANK = 0.1
 
 
-def make_data(case, cfg, path: Path, h5: Path | None = None):
+def make_data(case, cfg, path: Path, h5: Path | None = None, seed: int = SEED):
     """Generate (or reuse) the case's dataset with ``pdekit datagen`` (HDF5 beside `path`) and
     write the ``.npz`` both contenders read."""
     from operators_data import datagen, exchange_file
 
     n = cfg["n_train"] + cfg["n_test"]
     h5 = path.with_suffix(".h5") if h5 is None else h5
-    meta = {"case": case, "s": cfg["s"], "n": n, "seed": SEED, "epochs": cfg["epochs"],
+    # the dataset is always `pdekit datagen --seed 0`; `seed` sets initialisation and order
+    meta = {"case": case, "s": cfg["s"], "n": n, "seed": seed, "epochs": cfg["epochs"],
             "n_train": cfg["n_train"], "source": f"pdekit datagen {case}", "h5": h5.name}
-    if path.exists() and h5.exists():
-        with np.load(path) as f:
-            if json.loads(str(f["meta"])) == meta:
-                return path
-    datagen(case, n, cfg["s"], seed=SEED, path=h5)
+    def current(npz, m):
+        if not (npz.exists() and h5.exists()):
+            return False
+        with np.load(npz) as f:
+            return json.loads(str(f["meta"])) == m
+
+    if current(path, meta):
+        return path
+    # the HDF5 file is current when the seed-0 exchange file made from it is
+    if not current(h5.with_suffix(".npz"), {**meta, "seed": SEED}):
+        datagen(case, n, cfg["s"], seed=SEED, path=h5)
     return exchange_file(h5, path, n_train=cfg["n_train"], n_test=cfg["n_test"],
-                         epochs=cfg["epochs"], seed=SEED, meta=meta)
+                         epochs=cfg["epochs"], seed=seed, meta=meta)
 
 
 def _split(x, y):
@@ -66,7 +73,7 @@ def _split(x, y):
     return Dataset.from_arrays(x, y)
 
 
-def run_pdekit(case, cfg, path, model_kind):
+def run_pdekit(case, cfg, path, model_kind, seed=SEED):
     import jax
     import optax
 
@@ -77,7 +84,7 @@ def run_pdekit(case, cfg, path, model_kind):
         d = {k: f[k] for k in f.files}
     train, test = _split(d["x_train"], d["y_train"]), _split(d["x_test"], d["y_test"])
     # neuraloperator's layout, counting and exact (erf) GELU
-    kw = dict(convention="neuraloperator", activation=gelu_erf, key=jax.random.key(SEED))
+    kw = dict(convention="neuraloperator", activation=gelu_erf, key=jax.random.key(seed))
     args = (d["x_train"].shape[1], d["y_train"].shape[1], cfg["modes"], cfg["width"],
             cfg["layers"])
     net = (TFNO(*args, factorization=TuckerWeights(TFNO_RANK), **kw) if model_kind == "tfno"
@@ -89,7 +96,7 @@ def run_pdekit(case, cfg, path, model_kind):
 
     mb = resolve_microbatch("auto", model, train, cfg["batch_size"])
     model, hist = fit(model, train, loss=relative_l2, optimizer=optax.adam(cfg["lr"]),
-                      epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=SEED)
+                      epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=seed)
     times, cpu = hist["time"], hist["cpu_time"]
     steady = times[1:] if len(times) > 1 else times
     return {"case": case, "model": model_kind, "contender": "pdekit",
@@ -105,6 +112,8 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=None, help="override the epochs per case")
     p.add_argument("--cases", default="darcy,burgers", help="comma-separated cases")
     p.add_argument("--models", default="fno,tfno", help="comma-separated models")
+    p.add_argument("--seed", type=int, default=SEED,
+                   help="initialisation and sample-order seed (the data stay datagen seed 0)")
     args = p.parse_args(argv)
     base = QUICK if args.quick else FULL
     cases = [c for c in args.cases.split(",") if c]
@@ -113,7 +122,7 @@ def main(argv=None):
             raise SystemExit(f"--cases: unknown case {c!r} (darcy, burgers)")
     models = [m for m in args.models.split(",") if m]
     out = {"benchmark": "operators", "quick": args.quick, "machine": H.machine_info(),
-           "threads": H.threads_summary(), "tfno_rank": TFNO_RANK, "seed": SEED,
+           "threads": H.threads_summary(), "tfno_rank": TFNO_RANK, "seed": args.seed,
            "versions": H.versions("pdekit", "jax", "jaxlib", "equinox", "optax", "numpy"),
            "config": {}, "rows": []}
     jobs = []
@@ -122,13 +131,15 @@ def main(argv=None):
         if args.epochs:
             cfg["epochs"] = args.epochs
         out["config"][case] = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
-        tag = "-quick" if args.quick else ""
-        path = make_data(case, cfg, H.HERE / "out" / f"operators-{case}{tag}.npz")
+        tag = ("-quick" if args.quick else "") + (f"-seed{args.seed}" if args.seed != SEED else "")
+        h5 = H.HERE / "out" / f"operators-{case}{'-quick' if args.quick else ''}.h5"
+        path = make_data(case, cfg, H.HERE / "out" / f"operators-{case}{tag}.npz", h5=h5,
+                         seed=args.seed)
         for m in models:
-            row = run_pdekit(case, cfg, path, m)
+            row = run_pdekit(case, cfg, path, m, seed=args.seed)
             print(json.dumps({k: v for k, v in row.items() if k != "epoch_times"}), flush=True)
             out["rows"].append(row)
-            jobs.append({"case": case, "model": m, "data": str(path), "seed": SEED,
+            jobs.append({"case": case, "model": m, "data": str(path), "seed": args.seed,
                          "rank": TFNO_RANK, **{k: cfg[k] for k in
                                                ("modes", "width", "layers", "epochs",
                                                 "batch_size", "lr")}})
