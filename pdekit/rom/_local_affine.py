@@ -25,14 +25,15 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._misc import check_finite_scalar
-from ._affine import AffineProblem, affine_coefficients, check_params
+from ._affine import AffineProblem, affine_coefficients
 from ._galerkin import _online, galerkin_rom
 from ._local_bases import LocalBases
+from ._local_common import AbstractParamRoutedROM, check_classifier
 
 __all__ = ["LocalAffineROM", "local_affine_rom"]
 
 
-class LocalAffineROM(eqx.Module):
+class LocalAffineROM(AbstractParamRoutedROM):
     """`K` local certified Galerkin ROMs of a stationary affine problem, routed online.
 
     **Fields:** `operators` `(K, Qa, N, N)`, `rhs` `(K, Qf, N)`, `residual` `(K, M, Qf +
@@ -63,16 +64,9 @@ class LocalAffineROM(eqx.Module):
     def num_clusters(self) -> int:
         return len(self.ranks)
 
-    def check_params(self, mu, name: str = "mu") -> np.ndarray:
-        """Eager box check (see :func:`pdekit.rom.check_params`)."""
-        return check_params(mu, self.mu_min, self.mu_max, name)
-
-    def features(self, mu: Float[Array, "... P"]) -> Float[Array, "... P"]:
-        """Parameters scaled to ``[-1, 1]^P`` (the classifier's inputs)."""
-        mu = mu.astype(self.rhs.dtype)
-        lo = jnp.broadcast_to(jnp.asarray(self.mu_min, mu.dtype), mu.shape)
-        hi = jnp.broadcast_to(jnp.asarray(self.mu_max, mu.dtype), mu.shape)
-        return 2 * (mu - lo) / (hi - lo) - 1
+    @property
+    def dtype(self):
+        return self.rhs.dtype
 
     def _solve_k(self, mu, k):
         ta = affine_coefficients(self.theta_a, mu)
@@ -150,9 +144,7 @@ def local_affine_rom(problem: AffineProblem, local: LocalBases, *,
     if local.bases.shape[1] != problem.size:
         raise ValueError(f"`local` bases have {local.bases.shape[1]} DOFs, the problem has "
                          f"{problem.size} free DOFs.")
-    if classifier is not None and classifier.num_clusters != local.num_clusters:
-        raise ValueError(f"`classifier` has {classifier.num_clusters} classes for "
-                         f"{local.num_clusters} clusters.")
+    check_classifier(classifier, local.num_clusters)
     roms = [galerkin_rom(problem, local.bases[k][:, :r]) for k, r in enumerate(local.ranks)]
     N = max(local.ranks)
     qa, qf = problem.operator_data.shape[0], problem.rhs.shape[0]

@@ -94,7 +94,9 @@ def test_local_nonintrusive_travelling_bump():
 
     X, Y = field(mtr), field(mte)
     cl = rom.kmedoids(rom.pairwise(rom.Sine(), X), 2, seed=0)
-    loc = rom.LocalNonIntrusiveROM.fit(X, mtr, cl, rank=4)
+    loc = rom.LocalNonIntrusiveROM.fit(X, mtr, cl, rank=4, dissimilarity=rom.Sine())
+    np.testing.assert_array_equal(np.asarray(loc.medoids), np.asarray(X[cl.medoids]))
+    assert loc.dissimilarity == "Sine"
     glo = rom.NonIntrusiveROM.fit(X.T, mtr, rank=4)
     lb = rom.local_bases(X, cl, rank=4)
     i = 3
