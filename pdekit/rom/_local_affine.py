@@ -18,6 +18,8 @@ bound is certified, the chosen ROM's true error is at most the smallest bound,
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -59,14 +61,12 @@ class LocalAffineROM(AbstractParamRoutedROM):
     mu_max: tuple[float, ...] = eqx.field(static=True)
     medoids: Float[Array, "K n"] | None = None
     dissimilarity: str | None = eqx.field(static=True, default=None)
+    _dtype_of: ClassVar[str] = "rhs"
 
     @property
     def num_clusters(self) -> int:
         return len(self.ranks)
 
-    @property
-    def dtype(self):
-        return self.rhs.dtype
 
     def _solve_k(self, mu, k):
         ta = affine_coefficients(self.theta_a, mu)

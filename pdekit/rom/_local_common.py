@@ -5,6 +5,7 @@ checks of their construction arguments."""
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -27,9 +28,11 @@ class AbstractParamRoutedROM(eqx.Module):
     """`K` local ROMs on a parameter box ``[mu_min, mu_max]``, routed from the parameters
     (optionally by a :class:`RomNetClassifier` on :meth:`features`).
 
-    Subclasses declare the fields `classifier`, static `mu_min`, `mu_max`, and the
-    properties `num_clusters` and `dtype`.
+    Subclasses declare the fields `classifier`, static `mu_min`, `mu_max`, the property
+    `num_clusters`, and in `_dtype_of` the name of the array field that sets the dtype.
     """
+
+    _dtype_of: ClassVar[str]
 
     classifier: eqx.AbstractVar[eqx.Module | None]
     mu_min: eqx.AbstractVar[tuple[float, ...]]
@@ -41,9 +44,9 @@ class AbstractParamRoutedROM(eqx.Module):
         """Number of local ROMs `K`."""
 
     @property
-    @abc.abstractmethod
     def dtype(self):
         """Floating dtype of the stored arrays."""
+        return getattr(self, self._dtype_of).dtype
 
     def check_params(self, mu, name: str = "mu") -> np.ndarray:
         """Eager box check (see :func:`pdekit.rom.check_params`): `mu` as a host array.

@@ -13,6 +13,8 @@ projection error.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -48,6 +50,7 @@ class LocalNonIntrusiveROM(AbstractParamRoutedROM):
     mu_max: tuple[float, ...] = eqx.field(static=True)
     medoids: Float[Array, "K dofs"] | None = None
     dissimilarity: str | None = eqx.field(static=True, default=None)
+    _dtype_of: ClassVar[str] = "centers"
 
     @staticmethod
     def fit(snapshots: Float[Array, "S dofs"], params: Float[Array, "S P"], clusters, *,
@@ -103,9 +106,6 @@ class LocalNonIntrusiveROM(AbstractParamRoutedROM):
     def num_clusters(self) -> int:
         return len(self.roms)
 
-    @property
-    def dtype(self):
-        return self.centers.dtype
 
     @eqx.filter_jit
     def route(self, mu: Float[Array, " P"]) -> Int[Array, ""]:
