@@ -53,6 +53,7 @@ from ._local_nonintrusive import LocalNonIntrusiveROM as LocalNonIntrusiveROM
 from ._local_router import Compiled as Compiled
 from ._local_router import classifier_router as classifier_router
 from ._local_router import medoid_router as medoid_router
+from ._moving_inclusion import MovingInclusion as MovingInclusion
 from ._moving_source import MovingSource as MovingSource
 from ._moving_source import travelling_soliton_snapshots as travelling_soliton_snapshots
 from ._nonintrusive import NonIntrusiveMLP as NonIntrusiveMLP
