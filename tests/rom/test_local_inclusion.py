@@ -75,3 +75,31 @@ def test_local_nonintrusive_inclusion():
         return float(jnp.mean(jnp.linalg.norm(U - Y, axis=1) / jnp.linalg.norm(Y, axis=1)))
 
     assert err(loc) < err(glo), (err(loc), err(glo))
+
+
+@pytest.mark.slow  # ~20 s: snapshots, three POD-RBF fits, classifier training, a full solve
+def test_cli_build_eval_moving_inclusion(tmp_path, capsys):
+    import json
+
+    from pdekit.cli import main
+
+    out = tmp_path / "mi.h5"
+    rc = main(["rom", "build", "moving-inclusion", "--local", "3", "--cells", "8", "--train",
+               "45", "--test", "10", "--rank", "4", "--epochs", "30", "--out", str(out),
+               "--json", "--quiet"])
+    rep = json.loads(capsys.readouterr().out)
+    assert rc == 0 and rep["n_clusters"] == 3 and sum(rep["cluster_sizes"]) == 45
+    assert rep["mean_rel_error"] < 0.2, rep
+    R = rom.load_local_rom(out)
+    assert isinstance(R, rom.LocalNonIntrusiveROM) and R.classifier is not None
+    rc = main(["rom", "eval", str(out), "--mu", "0.3,0.6", "--json"])
+    ev = json.loads(capsys.readouterr().out)
+    assert rc == 0 and 0 <= ev["cluster"] < 3 and ev["rel_error"] < 0.3, ev
+    # refused before any work, naming the option; the saved file is not overwritten
+    assert main(["rom", "eval", str(out), "--mu", "0.3,0.6,1"]) != 0
+    assert "--mu" in capsys.readouterr().err
+    assert main(["rom", "build", "moving-inclusion", "--local", "3", "--out", str(out)]) != 0
+    assert "exists" in capsys.readouterr().err
+    assert main(["rom", "build", "moving-inclusion", "--local", "3", "--router", "medoid",
+                 "--out", str(tmp_path / "x.h5")]) != 0
+    assert "--router" in capsys.readouterr().err
