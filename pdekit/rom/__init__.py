@@ -70,3 +70,4 @@ from ._romnet import load_local_rom as load_local_rom
 from ._romnet import local_galerkin_rom as local_galerkin_rom
 from ._romnet import save_local_rom as save_local_rom
 from ._romnet import train_classifier as train_classifier
+from ._spectral import spectral_clustering as spectral_clustering
