@@ -534,10 +534,15 @@ def run_eval_local(args, path):
         full = np.asarray(problem.to_full(u) if affine else u)
         np.savez(save, u=full, mu=np.asarray(mu), cluster=int(k))
         report["save"] = str(save)
+    return emit_local_eval(args, report)
+
+
+def emit_local_eval(args, report) -> int:
+    """Print a local ROM's `rom eval` report (JSON with --json, else one line)."""
     if args.json:
         emit_json(report)
     else:
         print(f"mu = {report['mu']}: cluster {report['cluster']} of {report['n_clusters']} "
-              f"({meta['router']} routing), relative error {rel:.3e}, "
-              f"{online_s * 1e6:.0f} us")
+              f"({report['router']} routing), relative error {report['rel_error']:.3e}, "
+              f"{report['online_s'] * 1e6:.0f} us")
     return 0

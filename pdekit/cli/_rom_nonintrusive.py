@@ -145,11 +145,7 @@ def run_eval(args, path, mu_vals, save, meta):
     if save is not None:
         np.savez(save, u=np.asarray(u), mu=np.asarray(mu), cluster=int(k))
         report["save"] = str(save)
-    if args.json:
-        emit_json(report)
-    else:
-        print(f"mu = {report['mu']}: cluster {report['cluster']} of {report['n_clusters']} "
-              f"({meta['router']} routing), relative error {rel:.3e}, "
-              f"{online_s * 1e6:.0f} us")
-    return 0
+    from ._rom import emit_local_eval
+
+    return emit_local_eval(args, report)
 

@@ -18,8 +18,6 @@ moves Euclidean distances but no angle.
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -28,21 +26,12 @@ from jaxtyping import Array, Float
 
 from .._misc import check_finite_scalar, check_positive_int
 from ..solvers import fem, linalg
+from ._moving_source import AbstractCentreIntensityProblem, check_box_and_intensity
 
 __all__ = ["MovingInclusion"]
 
 
-def _pair(name, value, check):
-    try:
-        lo, hi = (float(b) for b in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a pair (lo, hi), got {value!r}.") from None
-    if not check(lo, hi):
-        raise ValueError(f"`{name}` is out of range, got {value!r}.")
-    return lo, hi
-
-
-class MovingInclusion(eqx.Module):
+class MovingInclusion(AbstractCentreIntensityProblem):
     r"""Darcy problem with a moving disc of high conductivity (module docstring); P1 on
     ``n x n`` cells of the unit square, ``mu = (c_1, c_2, I)``.
 
@@ -83,9 +72,7 @@ class MovingInclusion(eqx.Module):
         contrast = check_finite_scalar("contrast", contrast, positive=True)
         smoothing = 0.5 / n if smoothing is None else smoothing
         smoothing = check_finite_scalar("smoothing", smoothing, positive=True)
-        self.box = _pair("box", box, lambda lo, hi: 0 <= lo < hi <= 1)
-        self.intensity = _pair("intensity", intensity,
-                               lambda lo, hi: 0 < lo <= hi < math.inf)
+        self.box, self.intensity = check_box_and_intensity(box, intensity)
         space = fem.FunctionSpace(fem.unit_square_mesh(n), fem.P1(), dtype=dtype)
         self.space = space
         self.problem = fem.Poisson(space)
@@ -93,41 +80,6 @@ class MovingInclusion(eqx.Module):
         pts = np.asarray(space.mesh.points)[np.asarray(space.mesh.cells)]  # (cells, 3, 2)
         self.centroids = jnp.asarray(pts.mean(axis=1), space.dtype)
         self.radius, self.contrast, self.smoothing = radius, contrast, smoothing
-
-    @property
-    def num_dofs(self) -> int:
-        return int(self.space.num_dofs)
-
-    def check_params(self, mu, name: str = "mu") -> np.ndarray:
-        """`mu` as a host `(..., 3)` array, or `ValueError` naming `name` if it is outside
-        the parameter box."""
-        arr = np.asarray(mu, dtype=np.float64)
-        if arr.shape[-1:] != (3,):
-            raise ValueError(f"`{name}` must have shape (..., 3) (centre x, centre y, "
-                             f"intensity), got {arr.shape}.")
-        (lo, hi), (i_lo, i_hi), eps = self.box, self.intensity, 1e-6
-        c, inten = arr[..., :2], arr[..., 2]
-        if (not np.all(np.isfinite(arr)) or c.min() < lo - eps or c.max() > hi + eps
-                or inten.min() < i_lo * (1 - eps) or inten.max() > i_hi * (1 + eps)):
-            raise ValueError(f"`{name}` must lie in [{lo}, {hi}]^2 x [{i_lo}, {i_hi}].")
-        return arr
-
-    def sample(self, key, num: int) -> Float[Array, "num 3"]:
-        """`num` parameters: centres uniform in the box, intensities log-uniform."""
-        num = check_positive_int("num", num)
-        (lo, hi), (i_lo, i_hi) = self.box, self.intensity
-        kc, ki = jax.random.split(key)
-        dtype = self.space.dtype
-        c = jax.random.uniform(kc, (num, 2), dtype, lo, hi)
-        logi = jax.random.uniform(ki, (num, 1), dtype, math.log(i_lo), math.log(i_hi))
-        return jnp.concatenate([c, jnp.exp(logi)], axis=1)
-
-    def features(self, mu: Float[Array, "... 3"]) -> Float[Array, "... 3"]:
-        """Parameters mapped to ``[-1, 1]^3`` (log intensity): classifier inputs."""
-        (lo, hi), (i_lo, i_hi) = self.box, self.intensity
-        c = 2 * (mu[..., :2] - lo) / (hi - lo) - 1
-        li = 2 * (jnp.log(mu[..., 2:]) - math.log(i_lo)) / max(math.log(i_hi / i_lo), 1e-12) - 1
-        return jnp.concatenate([c, li], axis=-1)
 
     def conductivity(self, mu: Float[Array, " 3"]) -> Float[Array, " cells"]:
         """``kappa_c`` per cell (at the centroids), shape `(cells,)`."""
