@@ -74,6 +74,15 @@ def test_inclusion_angle_beats_euclidean_beats_global(inclusion):
     assert routed["sine"] < min(routed["euclidean"], g.mean()), (routed, g.mean())
 
 
+@pytest.mark.slow  # ~4 s of float32 compiles (FEM set-up and solve)
+def test_inclusion_float32(float32):
+    p = rom.MovingInclusion(4, intensity=(1.0, 2.0))
+    mus = p.sample(jax.random.key(0), 3)
+    U = p.solve(mus)
+    assert mus.dtype == U.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(U)))
+    assert p.features(mus).dtype == jnp.float32 and float(jnp.abs(p.features(mus)).max()) <= 1
+
+
 @pytest.mark.slow  # ~10 s: three POD-RBF fits and their compiles
 def test_local_nonintrusive_inclusion():
     p = rom.MovingInclusion(10, intensity=(1.0, 1.0))  # the centre is the parameter
