@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pathlib
+import tempfile
 
 import equinox as eqx
 import jax
@@ -316,7 +318,7 @@ def save_local_rom(path, rom, *, overwrite: bool = False,
     operator, inner product, classifier, global basis), a :class:`LocalAffineROM` (padded
     local certified ROMs, bases, medoids, classifier) or a :class:`LocalNonIntrusiveROM`
     (per-cluster POD modes and RBF/MLP coefficients, training parameters and labels,
-    medoids, classifier). Written to ``path.tmp`` and renamed.
+    medoids, classifier). Written to a fresh temporary file beside `path`, then renamed.
 
     **Arguments:** `path`, `rom`, `overwrite` (replace an existing `path`; default False),
     `meta` (JSON-serialisable dict, stored in the header).
@@ -345,20 +347,27 @@ def save_local_rom(path, rom, *, overwrite: bool = False,
         header_json = json.dumps(header)
     except TypeError as err:
         raise ValueError(f"`meta` must be JSON-serialisable: {err}") from None
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        f.attrs["header"] = header_json
-        for k, v in arrays.items():
-            f.create_dataset(k, data=v)
-        if rom.classifier is not None:
-            buf = io.BytesIO()
-            eqx.tree_serialise_leaves(buf, rom.classifier)
-            f.create_dataset("classifier_leaves", data=np.frombuffer(buf.getvalue(), np.uint8))
-    tmp.replace(path)
+    # a fresh temporary name beside `path` (never another file of the user's), then renamed
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = pathlib.Path(name)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["header"] = header_json
+            for k, v in arrays.items():
+                f.create_dataset(k, data=v)
+            if rom.classifier is not None:
+                buf = io.BytesIO()
+                eqx.tree_serialise_leaves(buf, rom.classifier)
+                f.create_dataset("classifier_leaves",
+                                 data=np.frombuffer(buf.getvalue(), np.uint8))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def _galerkin_header_and_arrays(rom: LocalGalerkinROM, meta=None):
+def _galerkin_header_and_arrays(rom: LocalGalerkinROM):
     lb = rom.local
     inner = lb.inner
     header = {
@@ -366,7 +375,7 @@ def _galerkin_header_and_arrays(rom: LocalGalerkinROM, meta=None):
         "ranks": list(lb.ranks), "dissimilarity": type(lb.dissimilarity).__name__,
         "inner": inner.kind, "dtype": str(lb.bases.dtype),
         "classifier": _classifier_header(rom.classifier),
-        "has_global": rom.global_basis is not None, "meta": meta or {},
+        "has_global": rom.global_basis is not None,
     }
     arrays = {"bases": lb.bases, "medoids": lb.medoids, "singular_values": lb.singular_values,
               "total_energy": lb.total_energy, "reduced": rom.reduced}

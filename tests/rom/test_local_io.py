@@ -56,6 +56,8 @@ def _assert_identical(R, R2):
 def test_local_nonintrusive_save_load_bit_identical(bump, tmp_path):
     _, R, mu = bump
     assert R.medoids.shape == (2, 40) and R.dissimilarity == "Sine"
+    mine = tmp_path / "ni.h5.tmp"  # a user's file with the obvious temporary name
+    mine.write_bytes(b"mine")
     path = rom.save_local_rom(tmp_path / "ni.h5", R, meta={"problem": "bump"})
     R2 = rom.load_local_rom(path)
     assert isinstance(R2, rom.LocalNonIntrusiveROM)
@@ -72,6 +74,8 @@ def test_local_nonintrusive_save_load_bit_identical(bump, tmp_path):
     assert path.stat().st_mtime_ns == stamp
     rom.save_local_rom(path, R2, overwrite=True)
     _assert_identical(R, rom.load_local_rom(path))
+    assert mine.read_bytes() == b"mine"  # untouched, and no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ni.h5", "ni.h5.tmp"]
 
 
 def test_local_nonintrusive_file_refusals(bump, tmp_path):
