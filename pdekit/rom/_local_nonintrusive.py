@@ -29,8 +29,8 @@ __all__ = ["LocalNonIntrusiveROM"]
 
 
 class LocalNonIntrusiveROM(AbstractParamRoutedROM):
-    """`K` non-intrusive models (:class:`NonIntrusiveROM`, or :class:`NonIntrusiveMLP`
-    when built by hand), one per cluster, with parameter routing.
+    """`K` non-intrusive models (:class:`NonIntrusiveROM` or :class:`NonIntrusiveMLP`), one
+    per cluster, with parameter routing.
 
     **Fields:** `roms` (tuple of `K` models, sharing the parameter box), `centers` `(S, P)`
     training parameters scaled to ``[0, 1]^P``, `labels` `(S,)` their clusters,
@@ -56,8 +56,9 @@ class LocalNonIntrusiveROM(AbstractParamRoutedROM):
     def fit(snapshots: Float[Array, "S dofs"], params: Float[Array, "S P"], clusters, *,
             rank: int | None = None, tol: float | None = None, mu_min=None, mu_max=None,
             product=None, kernel: str = "thin_plate_spline", classifier=None,
-            dissimilarity=None) -> LocalNonIntrusiveROM:
-        """Fit one POD + RBF model per cluster.
+            dissimilarity=None, regressor: str = "rbf", mlp_options: dict | None = None,
+            ) -> LocalNonIntrusiveROM:
+        """Fit one POD + RBF (or POD + MLP) model per cluster.
 
         **Arguments:** `snapshots` `(S, dofs)` (rows, as in :func:`local_bases`), `params`
         `(S, P)`, `clusters` (:class:`ClusterResult` or `(S,)` labels; a k-medoids result's
@@ -65,7 +66,9 @@ class LocalNonIntrusiveROM(AbstractParamRoutedROM):
         `mu_min`/`mu_max` (parameter box, default the training bounding box), `product`
         (POD inner product), `kernel` (see :class:`NonIntrusiveROM`), `classifier`
         (optional, trained on :meth:`features`), `dissimilarity` (optional, the one the
-        clusters were made with: only its name is kept, with the medoids).
+        clusters were made with: only its name is kept, with the medoids), `regressor`
+        (``"rbf"``: :class:`NonIntrusiveROM`, default; ``"mlp"``: :class:`NonIntrusiveMLP`
+        trained per cluster with `mlp_options`, e.g. ``{"epochs": 500, "hidden": (32,)}``).
 
         **Raises:** `ValueError` for mismatched shapes, an empty cluster, or a cluster with
         fewer than ``P + 1`` snapshots (the RBF's linear tail needs them).
@@ -85,13 +88,21 @@ class LocalNonIntrusiveROM(AbstractParamRoutedROM):
             raise ValueError(f"every cluster needs >= P + 1 = {P + 1} snapshots for the RBF "
                              f"fit; sizes {sizes.tolist()} (use fewer clusters).")
         check_classifier(classifier, K)
+        if regressor not in ("rbf", "mlp"):
+            raise ValueError(f"`regressor` must be 'rbf' or 'mlp', got {regressor!r}.")
+        if mlp_options is not None and regressor != "mlp":
+            raise ValueError("`mlp_options` goes with regressor='mlp'.")
         lo = mu.min(axis=0) if mu_min is None else np.asarray(mu_min, np.float64)
         hi = mu.max(axis=0) if mu_max is None else np.asarray(mu_max, np.float64)
         check_params(mu, tuple(lo), tuple(hi), "params")
-        roms = tuple(
-            NonIntrusiveROM.fit(X[np.nonzero(labels == k)[0]].T, mu[labels == k], rank=rank,
-                                tol=tol, mu_min=lo, mu_max=hi, kernel=kernel, product=product)
-            for k in range(K))
+        def fit_one(k):
+            Xk, muk = X[np.nonzero(labels == k)[0]].T, mu[labels == k]
+            box = {"rank": rank, "tol": tol, "mu_min": lo, "mu_max": hi, "product": product}
+            if regressor == "mlp":
+                return NonIntrusiveMLP.fit(Xk, muk, **box, **(mlp_options or {}))[0]
+            return NonIntrusiveROM.fit(Xk, muk, kernel=kernel, **box)
+
+        roms = tuple(fit_one(k) for k in range(K))
         centers = jnp.asarray((mu - lo) / (hi - lo), X.dtype)
         medoids = None
         if isinstance(clusters, ClusterResult) and clusters.medoids is not None:

@@ -112,3 +112,28 @@ def test_local_nonintrusive_io_float32(bump, tmp_path, float32):
                              '"dtype": "float64"}')
     with pytest.raises(ValueError, match="enable_x64"):
         rom.load_local_rom(tmp_path / "f64.h5")
+
+
+def _bump_snapshots():
+    x = jnp.linspace(0, 1, 40)
+    mu = jnp.linspace(0.1, 0.9, 12)[:, None]
+    return jnp.exp(-((x[None, :] - mu) ** 2) / 0.02), mu, np.repeat([0, 1], 6)
+
+
+def test_fit_regressor_bad_input():
+    X, mu, labels = _bump_snapshots()
+    with pytest.raises(ValueError, match="regressor"):
+        rom.LocalNonIntrusiveROM.fit(X, mu, labels, rank=2, regressor="gp")
+    with pytest.raises(ValueError, match="mlp_options"):
+        rom.LocalNonIntrusiveROM.fit(X, mu, labels, rank=2, mlp_options={"epochs": 1})
+
+
+@pytest.mark.slow  # ~10 s: two small MLP trainings
+def test_fit_mlp_per_cluster_and_round_trip(tmp_path):
+    X, mu, labels = _bump_snapshots()
+    R = rom.LocalNonIntrusiveROM.fit(X, mu, labels, rank=3, regressor="mlp",
+                                     mlp_options={"epochs": 200, "hidden": (16,)})
+    assert all(isinstance(r, rom.NonIntrusiveMLP) for r in R.roms)
+    err = float(jnp.linalg.norm(R(mu[2]) - X[2]) / jnp.linalg.norm(X[2]))
+    assert err < 0.5, err  # a trained fit, not the initial weights
+    _assert_identical(R, rom.load_local_rom(rom.save_local_rom(tmp_path / "mlp.h5", R)))
