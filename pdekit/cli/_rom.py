@@ -400,16 +400,24 @@ def run_build_local(args):
         "local_projection_error_mean": float(np.mean(np.asarray(lb.errors(Y)).min(axis=1))),
         "offline_s": offline_s, "out": str(out),
     }
-    if clf is not None:
+    return emit_local_build(
+        args, report, hist,
+        f"{args.problem}, {report['dofs']} DOFs: {lb.num_clusters} local bases of "
+        f"sizes {list(lb.ranks)} ({args.dissimilarity} k-medoids, {args.router} "
+        f"routing): max relative error {rel.max():.2e} (mean {rel.mean():.2e}) on "
+        f"{args.test} test parameters, routing accuracy "
+        f"{report['routing_accuracy']:.2f}; offline {offline_s:.1f} s; wrote {out}")
+
+
+def emit_local_build(args, report, hist, line: str) -> int:
+    """Print a local ROM's `rom build` report (JSON with --json, else `line`), with the
+    classifier's training accuracy when one was trained (`hist` non-empty)."""
+    if hist:
         report["classifier_train_accuracy"] = hist["train_accuracy"]
     if args.json:
         emit_json(report)
     else:
-        print(f"{args.problem}, {report['dofs']} DOFs: {lb.num_clusters} local bases of "
-              f"sizes {list(lb.ranks)} ({args.dissimilarity} k-medoids, {args.router} "
-              f"routing): max relative error {rel.max():.2e} (mean {rel.mean():.2e}) on "
-              f"{args.test} test parameters, routing accuracy "
-              f"{report['routing_accuracy']:.2f}; offline {offline_s:.1f} s; wrote {out}")
+        print(line)
     return 0
 
 

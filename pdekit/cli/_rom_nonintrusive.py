@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 
-from ._common import emit_json
-
 ROUTERS = ("classifier", "nearest")
 
 
@@ -85,17 +83,15 @@ def run_build(args, out):
         "routing_accuracy": float(np.mean(k == np.argmin(E, axis=1))),
         "global_rel_error_mean": float(g.mean()), "offline_s": offline_s, "out": str(out),
     }
-    if clf is not None:
-        report["classifier_train_accuracy"] = hist["train_accuracy"]
-    if args.json:
-        emit_json(report)
-    else:
-        print(f"moving-inclusion, {report['dofs']} DOFs: {R.num_clusters} local POD-RBF "
-              f"models ({args.dissimilarity} k-medoids, {args.router} routing): mean "
-              f"relative error {rel.mean():.2e} (max {rel.max():.2e}; global POD-RBF "
-              f"{g.mean():.2e}) on {args.test} test parameters; offline {offline_s:.1f} s; "
-              f"wrote {out}")
-    return 0
+    from ._rom import emit_local_build
+
+    return emit_local_build(
+        args, report, hist,
+        f"moving-inclusion, {report['dofs']} DOFs: {R.num_clusters} local POD-RBF "
+        f"models ({args.dissimilarity} k-medoids, {args.router} routing): mean "
+        f"relative error {rel.mean():.2e} (max {rel.max():.2e}; global POD-RBF "
+        f"{g.mean():.2e}) on {args.test} test parameters; offline {offline_s:.1f} s; "
+        f"wrote {out}")
 
 
 def _rel(problem, U, Y):
