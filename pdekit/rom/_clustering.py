@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._misc import check_finite_array, check_positive_int
+from .._misc import check_positive_int
 from ._dissimilarity import InnerProduct, _as_inner, _check_snapshots
 
 __all__ = ["ClusterResult", "kmedoids", "kmeans"]
@@ -97,6 +97,8 @@ def kmedoids(
     **Raises:** `ValueError` for a non-square, non-finite or negative `D`, or a bad `k`.
     `ImportError` naming the package if `kmedoids` is missing.
     """
+    from ._pod import _check_finite
+
     try:
         import kmedoids as _km
     except ImportError as err:  # pragma: no cover - a declared dependency
@@ -111,7 +113,7 @@ def kmedoids(
         raise ValueError(f"`k` must be <= the number of snapshots {n}, got {k}.")
     n_init = check_positive_int("n_init", n_init)
     max_iter = check_positive_int("max_iter", max_iter)
-    check_finite_array("D", Dn)
+    _check_finite("D", Dn)   # one summation pass, not an isfinite mask of n^2 entries
     if Dn.size and Dn.min() < 0:
         raise ValueError(f"`D` must be >= 0, got a minimum of {Dn.min()}.")
     Dn = np.ascontiguousarray(Dn, dtype=np.float64 if Dn.dtype == np.float64 else np.float32)

@@ -90,10 +90,11 @@ def _layers(classifier, dtype):
 
 def _route_layers(layers, x):
     h = x.astype(layers[0][0].dtype)
+    lead = (1,) * (h.ndim - 1)  # explicit broadcast of the bias (no rank promotion)
     for W, b in layers[:-1]:
-        h = jax.nn.gelu(h @ W + b)
+        h = jax.nn.gelu(h @ W + b.reshape(lead + b.shape))
     W, b = layers[-1]
-    return jnp.argmax(h @ W + b, axis=-1)
+    return jnp.argmax(h @ W + b.reshape(lead + b.shape), axis=-1)
 
 
 def classifier_router(classifier, *, dtype=None, backend: str = "jax"):
