@@ -14,12 +14,14 @@ amplitude and sign), which is what a linear reduced basis sees: ``sin^2 angle(u,
 squared relative projection error of ``u`` onto ``span(v)`` (Daniel, Casenave, Akkari,
 Ryckelynck 2021, doi:10.1016/j.jcp.2022.111120, who call it the sine dissimilarity).
 
-Pairwise matrices go through the Gram matrix ``X W Y^T`` row tile by row tile
-(``lax.map``), so memory is ``O(n m + m dofs)`` whatever the tile size and 10^4 snapshots of
-10^4 DOFs fit. Accuracy: from the Gram matrix, a Euclidean distance ``d`` between vectors of
-norm ``~s`` carries an absolute error ``~sqrt(eps) s`` and a sine ``~sqrt(eps)`` (eps the dtype's
-epsilon); small values are therefore resolved to ~1e-8 in float64, ~3e-4 in float32, enough
-for clustering (the single-pair ``__call__`` uses the direct, accurate formulas).
+Pairwise matrices go through the Gram matrix ``X W Y^T``: on the host by one BLAS call
+(``syrk`` for ``X X^T``) then in-place row blocks, or under ``jit`` row tile by row tile
+(``lax.map``); memory is ``O(n m + m dofs)`` whatever the tile size and 10^4 snapshots of
+10^4 DOFs fit (:func:`pairwise`, ``backend``). Accuracy: from the Gram matrix, a Euclidean
+distance ``d`` between vectors of norm ``~s`` carries an absolute error ``~sqrt(eps) s`` and a
+sine ``~sqrt(eps)`` (eps the dtype's epsilon); small values are therefore resolved to ~1e-8
+in float64, ~3e-4 in float32, enough for clustering (the single-pair ``__call__`` uses the
+direct, accurate formulas).
 
 :func:`grassmann_distance` compares subspaces (``W``-orthonormal bases) through their
 principal angles (Björck & Golub 1973), computed from cosines and sines so that small angles
