@@ -87,7 +87,7 @@ def peer_main(args):
 
     for name, fn in [("sine", sine), ("euclidean", euclid)]:
         D = fn()
-        t = timeit(fn, repeat=1)
+        t = timeit(fn, repeat=2)
         res = kmedoids.fasterpam(D, K, init="random", random_state=0, n_cpu=1)
         tk = timeit(lambda D=D: kmedoids.fasterpam(D, K, init="random", random_state=0,
                                                      n_cpu=1), repeat=3)
@@ -147,7 +147,7 @@ def offline(args, result, S, dofs, K):
     for name, d in [("sine", rom.Sine()), ("euclidean", rom.Euclidean())]:
         fn = lambda d=d: rom.pairwise(d, x, tile_size=512).block_until_ready()  # noqa: E731
         D, first = H.first_call(fn)
-        t = timeit(fn, repeat=1)
+        t = timeit(fn, repeat=2)
         rows.append({"case": f"pairwise {name} (pdekit)", "time": t["best"], "cpu": t["cpu"],
                      "compile": first - t["best"], "cpu_wall": t["cpu_per_wall"]})
         res = rom.kmedoids(D, K, seed=0, n_init=1)
