@@ -28,7 +28,10 @@ def thread_env(n: int) -> dict[str, str]:
     """Environment variables that pin BLAS/OpenMP/XLA to ``n`` threads."""
     env = {v: str(n) for v in THREAD_VARS}
     xla = "--xla_cpu_multi_thread_eigen=false" if n == 1 else "--xla_cpu_multi_thread_eigen=true"
-    env["XLA_FLAGS"] = f"{xla} intra_op_parallelism_threads={n}"
+    # $PDEKIT_BENCH_XLA_EXTRA: flags added for smoke runs (the test suite asks for unoptimised
+    # compiles there: a --quick run checks that a script works, not its timings)
+    extra = os.environ.get("PDEKIT_BENCH_XLA_EXTRA", "").strip()
+    env["XLA_FLAGS"] = f"{xla} intra_op_parallelism_threads={n}" + (f" {extra}" if extra else "")
     return env
 
 

@@ -24,10 +24,10 @@ def _positive_time(t):
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory):
+def outputs(tmp_path_factory, bench_env):
     """Both scripts, started together (two cores), so the suite waits for the slower one."""
     tmp = tmp_path_factory.mktemp("bench")
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_ENABLE_X64")}
+    env = dict(bench_env)
     procs = {}
     for core, name in enumerate(("nlse", "fem")):
         out = tmp / f"{name}.json"

@@ -13,9 +13,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def test_spectral_bench_quick(tmp_path):
+def test_spectral_bench_quick(tmp_path, bench_env):
     out = tmp_path / "spectral.json"
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_ENABLE_X64")}
+    env = dict(bench_env)
     env["PYTHONPATH"] = os.pathsep.join([str(BENCH.parent), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, str(BENCH / "spectral_bench.py"), "--quick",
                            "--pdekit-only", "--cases", "burgers", "--out", str(out)],

@@ -22,8 +22,9 @@ def add_parser(subparsers):
     b = sub.add_parser("build", help="build a certified reduced basis by weak greedy",
                        description="Build a certified Galerkin ROM by estimator-driven weak "
                        "greedy and report its accuracy on random test parameters.")
-    b.add_argument("problem", choices=("thermal-block", "moving-source"),
-                   help="the parametrised problem (moving-source: only with --local)")
+    b.add_argument("problem", choices=("thermal-block", "moving-source", "moving-inclusion"),
+                   help="the parametrised problem (moving-source, moving-inclusion: only "
+                   "with --local)")
     b.add_argument("--blocks", default="2x2", help="blocks NXxNY (default 2x2)")
     b.add_argument("--cells", type=int, default=32,
                    help="mesh cells per side of the unit square (default 32)")
@@ -90,7 +91,7 @@ def _plot_paths(plot):
 def run_build(args):
     from .._misc import x64_enabled
 
-    if args.local is not None or args.problem == "moving-source":
+    if args.local is not None or args.problem in ("moving-source", "moving-inclusion"):
         return run_build_local(args)
 
     # ---- validate everything before any work ----
@@ -284,10 +285,13 @@ def _add_local_options(b):
                    "product) or euclidean (default angle)")
     g.add_argument("--overlap", type=float, default=0.0,
                    help="fraction of extra neighbouring snapshots per cluster (default 0)")
-    g.add_argument("--router", choices=("classifier", "medoid"), default="classifier",
+    g.add_argument("--router", choices=("classifier", "medoid", "nearest"),
+                   default="classifier",
                    help="online routing: classifier (ROM-net MLP on the parameters, falls "
                    "back to the smallest residual/bound when unsure) or medoid (nearest "
-                   "medoid of the full-order solution; needs the full solve, for analysis)")
+                   "medoid of the full-order solution; needs the full solve, for analysis); "
+                   "moving-inclusion: classifier or nearest (cluster of the nearest "
+                   "training parameter)")
     g.add_argument("--rank", type=int, default=8,
                    help="modes per local basis (default 8)")
     g.add_argument("--epochs", type=int, default=200,
@@ -332,6 +336,12 @@ def run_build_local(args):
         raise ValueError(f"--overlap must be in [0, 1], got {args.overlap}.")
     lo, hi = _floats("--mu-range", args.mu_range, 2)
     out = check_output_path("--out", args.out, overwrite=args.overwrite)
+    if args.problem == "moving-inclusion":  # a local non-intrusive ROM
+        from . import _rom_nonintrusive
+
+        return _rom_nonintrusive.run_build(args, out)
+    if args.router == "nearest":
+        raise ValueError("--router nearest is for moving-inclusion; use classifier or medoid.")
 
     import jax
     import numpy as np
@@ -390,16 +400,24 @@ def run_build_local(args):
         "local_projection_error_mean": float(np.mean(np.asarray(lb.errors(Y)).min(axis=1))),
         "offline_s": offline_s, "out": str(out),
     }
-    if clf is not None:
+    return emit_local_build(
+        args, report, hist,
+        f"{args.problem}, {report['dofs']} DOFs: {lb.num_clusters} local bases of "
+        f"sizes {list(lb.ranks)} ({args.dissimilarity} k-medoids, {args.router} "
+        f"routing): max relative error {rel.max():.2e} (mean {rel.mean():.2e}) on "
+        f"{args.test} test parameters, routing accuracy "
+        f"{report['routing_accuracy']:.2f}; offline {offline_s:.1f} s; wrote {out}")
+
+
+def emit_local_build(args, report, hist, line: str) -> int:
+    """Print a local ROM's `rom build` report (JSON with --json, else `line`), with the
+    classifier's training accuracy when one was trained (`hist` non-empty)."""
+    if hist:
         report["classifier_train_accuracy"] = hist["train_accuracy"]
     if args.json:
         emit_json(report)
     else:
-        print(f"{args.problem}, {report['dofs']} DOFs: {lb.num_clusters} local bases of "
-              f"sizes {list(lb.ranks)} ({args.dissimilarity} k-medoids, {args.router} "
-              f"routing): max relative error {rel.max():.2e} (mean {rel.mean():.2e}) on "
-              f"{args.test} test parameters, routing accuracy "
-              f"{report['routing_accuracy']:.2f}; offline {offline_s:.1f} s; wrote {out}")
+        print(line)
     return 0
 
 
@@ -459,6 +477,10 @@ def run_eval_local(args, path):
     save = check_output_path("--save", args.save, overwrite=args.overwrite) if args.save \
         else None
     meta = _local_header(path)["meta"]
+    if meta.get("problem") == "moving-inclusion":
+        from . import _rom_nonintrusive
+
+        return _rom_nonintrusive.run_eval(args, path, mu_vals, save, meta)
 
     import jax
     import jax.numpy as jnp
@@ -520,10 +542,15 @@ def run_eval_local(args, path):
         full = np.asarray(problem.to_full(u) if affine else u)
         np.savez(save, u=full, mu=np.asarray(mu), cluster=int(k))
         report["save"] = str(save)
+    return emit_local_eval(args, report)
+
+
+def emit_local_eval(args, report) -> int:
+    """Print a local ROM's `rom eval` report (JSON with --json, else one line)."""
     if args.json:
         emit_json(report)
     else:
         print(f"mu = {report['mu']}: cluster {report['cluster']} of {report['n_clusters']} "
-              f"({meta['router']} routing), relative error {rel:.3e}, "
-              f"{online_s * 1e6:.0f} us")
+              f"({report['router']} routing), relative error {report['rel_error']:.3e}, "
+              f"{report['online_s'] * 1e6:.0f} us")
     return 0

@@ -53,6 +53,7 @@ from ._local_nonintrusive import LocalNonIntrusiveROM as LocalNonIntrusiveROM
 from ._local_router import Compiled as Compiled
 from ._local_router import classifier_router as classifier_router
 from ._local_router import medoid_router as medoid_router
+from ._moving_inclusion import MovingInclusion as MovingInclusion
 from ._moving_source import MovingSource as MovingSource
 from ._moving_source import travelling_soliton_snapshots as travelling_soliton_snapshots
 from ._nonintrusive import NonIntrusiveMLP as NonIntrusiveMLP
@@ -69,3 +70,4 @@ from ._romnet import load_local_rom as load_local_rom
 from ._romnet import local_galerkin_rom as local_galerkin_rom
 from ._romnet import save_local_rom as save_local_rom
 from ._romnet import train_classifier as train_classifier
+from ._spectral import spectral_clustering as spectral_clustering

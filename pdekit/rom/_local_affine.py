@@ -1,4 +1,5 @@
-r"""Local certified Galerkin ROMs for affine parametrised problems (the thermal block).
+r"""Local certified Galerkin ROMs for affine parametrised problems (the thermal block, and
+its time-dependent variant, the heat equation by implicit Euler).
 
 For an :class:`AffineProblem` ``A(mu) u = f(mu)`` and `K` local bases ``V_k`` (POD of the
 snapshots of cluster `k` in the problem's inner product ``X``; :func:`local_bases` with
@@ -7,7 +8,9 @@ snapshots of cluster `k` in the problem's inner product ``X``; :func:`local_base
 the orthonormalised residual factor behind the certified bound ``Delta_k(mu) >=
 ||u(mu) - V_k u_k(mu)||_mu`` (energy norm). The `K` ROMs are stored zero-padded to the
 largest basis size (padded slots get a unit diagonal and stay 0, as in ROM I's greedy), so
-a routed solve is one fixed-shape jitted call.
+a routed solve is one fixed-shape jitted call. For a time-dependent problem each local ROM
+also holds its reduced mass matrix, and the bound is ROM I's space-time energy bound of the
+whole trajectory (the local bases are then PODs of the trajectories of each cluster).
 
 Online routing: a :class:`RomNetClassifier` on the scaled parameters when it is confident
 (top probability >= `threshold`); otherwise every local ROM is solved and the one with the
@@ -18,6 +21,8 @@ bound is certified, the chosen ROM's true error is at most the smallest bound,
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -25,14 +30,15 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 from .._misc import check_finite_scalar
-from ._affine import AffineProblem, affine_coefficients, check_params
+from ._affine import AffineProblem, affine_coefficients
 from ._galerkin import _online, galerkin_rom
 from ._local_bases import LocalBases
+from ._local_common import AbstractParamRoutedROM, check_classifier
 
 __all__ = ["LocalAffineROM", "local_affine_rom"]
 
 
-class LocalAffineROM(eqx.Module):
+class LocalAffineROM(AbstractParamRoutedROM):
     """`K` local certified Galerkin ROMs of a stationary affine problem, routed online.
 
     **Fields:** `operators` `(K, Qa, N, N)`, `rhs` `(K, Qf, N)`, `residual` `(K, M, Qf +
@@ -41,7 +47,9 @@ class LocalAffineROM(eqx.Module):
     :class:`GalerkinROM`), `classifier` (optional :class:`RomNetClassifier` on
     :meth:`features`), static `ranks`, `mu_min`, `mu_max`; optional `medoids` `(K, n)`
     and the name of their `dissimilarity` (``"Sine"``, ``"Euclidean"``, in ``X``), kept for
-    analysis (routing a full-order solution to its nearest medoid).
+    analysis (routing a full-order solution to its nearest medoid); for a time-dependent
+    problem `mass` `(K, N, N)` (unit diagonal on unused slots comes from `pad`) and static
+    `dt`, `num_steps`.
     """
 
     operators: Float[Array, "K Qa N N"]
@@ -58,33 +66,28 @@ class LocalAffineROM(eqx.Module):
     mu_max: tuple[float, ...] = eqx.field(static=True)
     medoids: Float[Array, "K n"] | None = None
     dissimilarity: str | None = eqx.field(static=True, default=None)
+    mass: Float[Array, "K N N"] | None = None
+    dt: float | None = eqx.field(static=True, default=None)
+    num_steps: int | None = eqx.field(static=True, default=None)
+    _dtype_of: ClassVar[str] = "rhs"
 
     @property
     def num_clusters(self) -> int:
         return len(self.ranks)
 
-    def check_params(self, mu, name: str = "mu") -> np.ndarray:
-        """Eager box check (see :func:`pdekit.rom.check_params`)."""
-        return check_params(mu, self.mu_min, self.mu_max, name)
-
-    def features(self, mu: Float[Array, "... P"]) -> Float[Array, "... P"]:
-        """Parameters scaled to ``[-1, 1]^P`` (the classifier's inputs)."""
-        mu = mu.astype(self.rhs.dtype)
-        lo = jnp.broadcast_to(jnp.asarray(self.mu_min, mu.dtype), mu.shape)
-        hi = jnp.broadcast_to(jnp.asarray(self.mu_max, mu.dtype), mu.shape)
-        return 2 * (mu - lo) / (hi - lo) - 1
 
     def _solve_k(self, mu, k):
         ta = affine_coefficients(self.theta_a, mu)
         tf = affine_coefficients(self.theta_f, mu)
         alpha = jnp.min(ta / self.theta_ref)
-        return _online(self.operators[k], self.rhs[k], None, self.residual[k], ta, tf, alpha,
-                       None, None, "energy", pad=self.pad[k])
+        mass = None if self.mass is None else self.mass[k]
+        return _online(self.operators[k], self.rhs[k], mass, self.residual[k], ta, tf, alpha,
+                       self.dt, self.num_steps, "energy", pad=self.pad[k])
 
     @eqx.filter_jit
     def solve_in(self, mu: Float[Array, " P"], k: Int[Array, ""]):
-        """`(u_N, Delta)` of local ROM `k`: padded coefficients `(N,)` and the energy-norm
-        error bound."""
+        """`(u_N, Delta)` of local ROM `k`: padded coefficients `(N,)` (`(num_steps, N)`
+        for a time-dependent problem) and the energy-norm (space-time) error bound."""
         return self._solve_k(mu, k)
 
     @eqx.filter_jit
@@ -114,9 +117,10 @@ class LocalAffineROM(eqx.Module):
 
         return jax.lax.cond(p[k_clf] >= threshold, confident, by_bound, None)
 
-    def lift(self, u_N: Float[Array, " N"], k) -> Float[Array, " n"]:
-        """``V_k u_N`` on the free DOFs (``problem.to_full`` adds the boundary)."""
-        return self.bases[k] @ u_N
+    def lift(self, u_N: Float[Array, "*T N"], k) -> Float[Array, "*T n"]:
+        """``V_k u_N`` on the free DOFs, `(n,)` or `(num_steps, n)` (``problem.to_full``
+        adds the boundary)."""
+        return u_N @ self.bases[k].T
 
     def online(self, *, threshold: float = 0.9):
         """:meth:`solve` compiled once for repeated single queries (:class:`Compiled`)."""
@@ -131,40 +135,40 @@ def local_affine_rom(problem: AffineProblem, local: LocalBases, *,
     """Offline stage: one certified Galerkin ROM per local basis (ROM I's
     :func:`galerkin_rom`), padded and stacked.
 
-    **Arguments:** `problem` (stationary :class:`AffineProblem`), `local` (bases on the
-    free DOFs, orthonormal in ``problem.product()``: build them with
-    ``dissimilarity=Sine(problem.product())`` or ``Euclidean(problem.product())``),
+    **Arguments:** `problem` (:class:`AffineProblem`, stationary or time-dependent),
+    `local` (bases on the free DOFs, orthonormal in ``problem.product()``: build them with
+    ``dissimilarity=Sine(problem.product())`` or ``Euclidean(problem.product())``; for a
+    time-dependent problem, from the trajectories' snapshots of each cluster),
     `classifier` (optional, on :meth:`LocalAffineROM.features`), `keep_medoids` (store
     the cluster medoids, default True).
 
-    **Raises:** `ValueError` for a time-dependent problem, bases of the wrong size or not
-    ``X``-orthonormal, or a classifier whose class count differs.
+    **Raises:** `ValueError` for bases of the wrong size or not ``X``-orthonormal, or a
+    classifier whose class count differs.
     """
     if not isinstance(problem, AffineProblem):
         raise ValueError(f"`problem` must be an AffineProblem, got {type(problem).__name__}.")
-    if problem.time_dependent:
-        raise ValueError("`problem` must be stationary (local ROMs of the heat equation are "
-                         "not implemented).")
     if not isinstance(local, LocalBases):
         raise ValueError(f"`local` must be LocalBases, got {type(local).__name__}.")
     if local.bases.shape[1] != problem.size:
         raise ValueError(f"`local` bases have {local.bases.shape[1]} DOFs, the problem has "
                          f"{problem.size} free DOFs.")
-    if classifier is not None and classifier.num_clusters != local.num_clusters:
-        raise ValueError(f"`classifier` has {classifier.num_clusters} classes for "
-                         f"{local.num_clusters} clusters.")
+    check_classifier(classifier, local.num_clusters)
     roms = [galerkin_rom(problem, local.bases[k][:, :r]) for k, r in enumerate(local.ranks)]
     N = max(local.ranks)
     qa, qf = problem.operator_data.shape[0], problem.rhs.shape[0]
     M = max(r.residual.shape[0] for r in roms)
-    ops, rhs, res, pad = [], [], [], []
+    per = qa + (1 if problem.time_dependent else 0)
+    ops, rhs, res, pad, mass = [], [], [], [], []
     for rk, r in zip(roms, local.ranks):
         e = N - r
         ops.append(jnp.pad(rk.operators, ((0, 0), (0, e), (0, e))))
         rhs.append(jnp.pad(rk.rhs, ((0, 0), (0, e))))
-        # residual columns: f_q first, then A_q v_j per basis vector j: unused j at the end
-        res.append(jnp.pad(rk.residual, ((0, M - rk.residual.shape[0]), (0, qa * e))))
+        # residual columns: f_q first, then per basis vector j its A_q v_j (and M v_j):
+        # unused j at the end
+        res.append(jnp.pad(rk.residual, ((0, M - rk.residual.shape[0]), (0, per * e))))
         pad.append((np.arange(N) >= r).astype(np.float64))
+        if rk.mass is not None:
+            mass.append(jnp.pad(rk.mass, ((0, e), (0, e))))
     dtype = roms[0].operators.dtype
     del qf
     return LocalAffineROM(
@@ -173,7 +177,8 @@ def local_affine_rom(problem: AffineProblem, local: LocalBases, *,
         theta_a=roms[0].theta_a, theta_f=roms[0].theta_f, theta_ref=roms[0].theta_ref,
         classifier=classifier, ranks=tuple(local.ranks), mu_min=problem.mu_min,
         mu_max=problem.mu_max, medoids=local.medoids.astype(dtype) if keep_medoids else None,
-        dissimilarity=type(local.dissimilarity).__name__ if keep_medoids else None)
+        dissimilarity=type(local.dissimilarity).__name__ if keep_medoids else None,
+        mass=jnp.stack(mass) if mass else None, dt=problem.dt, num_steps=problem.num_steps)
 
 
 # ------------------------------------------------------------------------------ file I/O
@@ -189,10 +194,11 @@ def _header_and_arrays(rom: LocalAffineROM) -> tuple[dict, dict]:
     header = {"format": FORMAT, "version": 1, "ranks": list(rom.ranks),
               "mu_min": list(rom.mu_min), "mu_max": list(rom.mu_max),
               "dtype": str(rom.rhs.dtype), "classifier": _classifier_header(rom.classifier),
-              "dissimilarity": rom.dissimilarity}
+              "dissimilarity": rom.dissimilarity, "dt": rom.dt, "num_steps": rom.num_steps}
     arrays = {k: np.asarray(getattr(rom, k)) for k in _ARRAYS}
-    if rom.medoids is not None:
-        arrays["medoids"] = np.asarray(rom.medoids)
+    for k in ("medoids", "mass"):
+        if getattr(rom, k) is not None:
+            arrays[k] = np.asarray(getattr(rom, k))
     return header, arrays
 
 
@@ -202,4 +208,6 @@ def _from_arrays(header: dict, a: dict, classifier) -> LocalAffineROM:
                           mu_min=tuple(float(v) for v in header["mu_min"]),
                           mu_max=tuple(float(v) for v in header["mu_max"]),
                           medoids=jnp.asarray(a["medoids"]) if "medoids" in a else None,
-                          dissimilarity=header.get("dissimilarity"))
+                          dissimilarity=header.get("dissimilarity"),
+                          mass=jnp.asarray(a["mass"]) if "mass" in a else None,
+                          dt=header.get("dt"), num_steps=header.get("num_steps"))

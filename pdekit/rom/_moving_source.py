@@ -25,10 +25,75 @@ from jaxtyping import Array, Float
 from .._misc import check_finite_scalar, check_positive_int
 from ..solvers import fem, linalg, spectral
 
-__all__ = ["MovingSource", "travelling_soliton_snapshots"]
+__all__ = ["AbstractCentreIntensityProblem", "MovingSource", "check_box_and_intensity",
+           "travelling_soliton_snapshots"]
 
 
-class MovingSource(eqx.Module):
+def check_box_and_intensity(box, intensity) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Validated ``(lo, hi)`` centre bounds (``0 <= lo < hi <= 1``) and ``(I_min, I_max)``
+    intensity range (``0 < I_min <= I_max``); `ValueError` naming the argument."""
+    try:
+        lo, hi = (float(b) for b in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"`box` must be a pair (lo, hi), got {box!r}.") from None
+    if not (0 <= lo < hi <= 1):
+        raise ValueError(f"`box` must satisfy 0 <= lo < hi <= 1, got {box!r}.")
+    try:
+        i_lo, i_hi = (float(b) for b in intensity)
+    except (TypeError, ValueError):
+        raise ValueError(f"`intensity` must be a pair, got {intensity!r}.") from None
+    if not (0 < i_lo <= i_hi < math.inf):
+        raise ValueError(f"`intensity` must satisfy 0 < min <= max, got {intensity!r}.")
+    return (lo, hi), (i_lo, i_hi)
+
+
+class AbstractCentreIntensityProblem(eqx.Module):
+    """A FEM problem on the unit square parametrised by ``mu = (c_1, c_2, I)``: a centre in
+    ``box^2`` (uniform) and an intensity in `intensity` (log-uniform). Subclasses hold
+    `space`, static `box` and `intensity`."""
+
+    space: eqx.AbstractVar[fem.FunctionSpace]
+    box: eqx.AbstractVar[tuple[float, float]]
+    intensity: eqx.AbstractVar[tuple[float, float]]
+
+    @property
+    def num_dofs(self) -> int:
+        return int(self.space.num_dofs)
+
+    def check_params(self, mu, name: str = "mu") -> np.ndarray:
+        """`mu` as a host `(..., 3)` array, or `ValueError` naming `name` if it is outside
+        the parameter box."""
+        arr = np.asarray(mu, dtype=np.float64)
+        if arr.shape[-1:] != (3,):
+            raise ValueError(f"`{name}` must have shape (..., 3) (centre x, centre y, "
+                             f"intensity), got {arr.shape}.")
+        (lo, hi), (i_lo, i_hi), eps = self.box, self.intensity, 1e-6
+        c, inten = arr[..., :2], arr[..., 2]
+        if (not np.all(np.isfinite(arr)) or c.min() < lo - eps or c.max() > hi + eps
+                or inten.min() < i_lo * (1 - eps) or inten.max() > i_hi * (1 + eps)):
+            raise ValueError(f"`{name}` must lie in [{lo}, {hi}]^2 x [{i_lo}, {i_hi}].")
+        return arr
+
+    def sample(self, key, num: int) -> Float[Array, "num 3"]:
+        """`num` parameters: centres uniform in the box, intensities log-uniform."""
+        num = check_positive_int("num", num)
+        (lo, hi), (i_lo, i_hi) = self.box, self.intensity
+        kc, ki = jax.random.split(key)
+        dtype = self.space.dtype
+        c = jax.random.uniform(kc, (num, 2), dtype, lo, hi)
+        logi = jax.random.uniform(ki, (num, 1), dtype, math.log(i_lo), math.log(i_hi))
+        return jnp.concatenate([c, jnp.exp(logi)], axis=1)
+
+    def features(self, mu: Float[Array, "... 3"]) -> Float[Array, "... 3"]:
+        """Parameters mapped to ``[-1, 1]^3`` (log intensity): classifier inputs."""
+        (lo, hi), (i_lo, i_hi) = self.box, self.intensity
+        c = 2 * (mu[..., :2] - lo) / (hi - lo) - 1
+        span = max(math.log(i_hi / i_lo), 1e-12)
+        li = 2 * (jnp.log(mu[..., 2:]) - math.log(i_lo)) / span - 1
+        return jnp.concatenate([c, li], axis=-1)
+
+
+class MovingSource(AbstractCentreIntensityProblem):
     r"""Poisson problem with a moving Gaussian source on the unit square (P1, ``n x n`` cells).
 
     Parameters ``μ = (c_1, c_2, I)``: source centre and intensity.
@@ -63,18 +128,7 @@ class MovingSource(eqx.Module):
                  intensity=(0.1, 10.0), dtype=None):
         n = check_positive_int("n", n, minimum=2)
         width = check_finite_scalar("width", width, positive=True)
-        try:
-            lo, hi = (float(b) for b in box)
-        except (TypeError, ValueError):
-            raise ValueError(f"`box` must be a pair (lo, hi), got {box!r}.") from None
-        if not (0 <= lo < hi <= 1):
-            raise ValueError(f"`box` must satisfy 0 <= lo < hi <= 1, got {box!r}.")
-        try:
-            i_lo, i_hi = (float(b) for b in intensity)
-        except (TypeError, ValueError):
-            raise ValueError(f"`intensity` must be a pair, got {intensity!r}.") from None
-        if not (0 < i_lo <= i_hi < math.inf):
-            raise ValueError(f"`intensity` must satisfy 0 < min <= max, got {intensity!r}.")
+        (lo, hi), (i_lo, i_hi) = check_box_and_intensity(box, intensity)
         mesh = fem.unit_square_mesh(n)
         space = fem.FunctionSpace(mesh, fem.P1(), dtype=dtype)
         self.space = space
@@ -86,45 +140,6 @@ class MovingSource(eqx.Module):
         self.h1 = linalg.CSRMatrix(M.pattern, M.data + K.data)
         self.coords = jnp.asarray(space.dof_coords, space.dtype)
         self.width, self.box, self.intensity = width, (lo, hi), (i_lo, i_hi)
-
-    @property
-    def num_dofs(self) -> int:
-        return int(self.space.num_dofs)
-
-    def check_params(self, mu, name: str = "mu") -> np.ndarray:
-        """`mu` as a host `(..., 3)` array, or `ValueError` if outside the parameter box."""
-        arr = np.asarray(mu, dtype=np.float64)
-        if arr.shape[-1:] != (3,):
-            raise ValueError(f"`{name}` must have shape (..., 3) (centre x, centre y, "
-                             f"intensity), got {arr.shape}.")
-        lo, hi = self.box
-        i_lo, i_hi = self.intensity
-        c, inten = arr[..., :2], arr[..., 2]
-        eps = 1e-6
-        if (not np.all(np.isfinite(arr)) or c.min() < lo - eps or c.max() > hi + eps
-                or inten.min() < i_lo * (1 - eps) or inten.max() > i_hi * (1 + eps)):
-            raise ValueError(f"`{name}` must lie in [{lo}, {hi}]^2 x [{i_lo}, {i_hi}].")
-        return arr
-
-    def sample(self, key, num: int) -> Float[Array, "num 3"]:
-        """`num` parameters: centres uniform in the box, intensities log-uniform."""
-        num = check_positive_int("num", num)
-        lo, hi = self.box
-        kc, ki = jax.random.split(key)
-        dtype = self.space.dtype
-        c = jax.random.uniform(kc, (num, 2), dtype, lo, hi)
-        i_lo, i_hi = self.intensity
-        logi = jax.random.uniform(ki, (num, 1), dtype, math.log(i_lo), math.log(i_hi))
-        return jnp.concatenate([c, jnp.exp(logi)], axis=1)
-
-    def features(self, mu: Float[Array, "... 3"]) -> Float[Array, "... 3"]:
-        """Parameters mapped to ``[-1, 1]^3`` (log intensity): classifier inputs."""
-        lo, hi = self.box
-        i_lo, i_hi = self.intensity
-        c = 2 * (mu[..., :2] - lo) / (hi - lo) - 1
-        span = max(math.log(i_hi / i_lo), 1e-12)
-        li = 2 * (jnp.log(mu[..., 2:]) - math.log(i_lo)) / span - 1
-        return jnp.concatenate([c, li], axis=-1)
 
     def source(self, mu: Float[Array, " 3"]) -> Float[Array, " dofs"]:
         """Nodal values of the source ``f_μ``."""

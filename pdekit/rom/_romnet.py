@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pathlib
+import tempfile
 
 import equinox as eqx
 import jax
@@ -305,48 +307,67 @@ def _classifier_header(clf) -> dict | None:
                                      "width": clf.width, "depth": clf.depth}
 
 
+_FORMATS = ("pdekit.rom.LocalGalerkinROM", "pdekit.rom.LocalAffineROM",
+            "pdekit.rom.LocalNonIntrusiveROM")
+
+
 def save_local_rom(path, rom, *, overwrite: bool = False,
                    meta: dict | None = None) -> pathlib.Path:
-    """Write a :class:`LocalGalerkinROM` (bases, reduced matrices, operator, inner product,
-    classifier, global basis) or a :class:`LocalAffineROM` (padded local certified ROMs,
-    bases, classifier) to one HDF5 file; no pickle.
+    """Write a local ROM pipeline to one HDF5 file (no pickle; format in
+    ``docs/rom_local.md``): a :class:`LocalGalerkinROM` (bases, medoids, reduced matrices,
+    operator, inner product, classifier, global basis), a :class:`LocalAffineROM` (padded
+    local certified ROMs, bases, medoids, classifier) or a :class:`LocalNonIntrusiveROM`
+    (per-cluster POD modes and RBF/MLP coefficients, training parameters and labels,
+    medoids, classifier). Written to a fresh temporary file beside `path`, then renamed.
 
-    **Raises:** `FileExistsError` if `path` exists and not `overwrite`; `ValueError` for a
-    non-ROM or non-JSON `meta`.
+    **Arguments:** `path`, `rom`, `overwrite` (replace an existing `path`; default False),
+    `meta` (JSON-serialisable dict, stored in the header).
+
+    **Returns:** the path written.
+
+    **Raises:** `FileExistsError` if `path` exists and not `overwrite`; `ValueError` for
+    another object or a non-JSON `meta` (both before anything is written).
     """
     import h5py
 
-    from ._local_affine import LocalAffineROM, _header_and_arrays
+    from . import _local_affine, _local_nonintrusive
 
-    if not isinstance(rom, LocalGalerkinROM | LocalAffineROM):
-        raise ValueError(f"`rom` must be a LocalGalerkinROM or LocalAffineROM, got "
-                         f"{type(rom).__name__}.")
+    writers = {LocalGalerkinROM: _galerkin_header_and_arrays,
+               _local_affine.LocalAffineROM: _local_affine._header_and_arrays,
+               _local_nonintrusive.LocalNonIntrusiveROM: _local_nonintrusive._header_and_arrays}
+    if type(rom) not in writers:
+        raise ValueError(f"`rom` must be a LocalGalerkinROM, LocalAffineROM or "
+                         f"LocalNonIntrusiveROM, got {type(rom).__name__}.")
     path = pathlib.Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
-    if isinstance(rom, LocalAffineROM):
-        header, arrays = _header_and_arrays(rom)
-        header["meta"] = meta or {}
-    else:
-        header, arrays = _galerkin_header_and_arrays(rom, meta)
+    header, arrays = writers[type(rom)](rom)
+    header["meta"] = meta or {}
     try:
         header_json = json.dumps(header)
     except TypeError as err:
         raise ValueError(f"`meta` must be JSON-serialisable: {err}") from None
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        f.attrs["header"] = header_json
-        for k, v in arrays.items():
-            f.create_dataset(k, data=v)
-        if rom.classifier is not None:
-            buf = io.BytesIO()
-            eqx.tree_serialise_leaves(buf, rom.classifier)
-            f.create_dataset("classifier_leaves", data=np.frombuffer(buf.getvalue(), np.uint8))
-    tmp.replace(path)
+    # a fresh temporary name beside `path` (never another file of the user's), then renamed
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = pathlib.Path(name)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["header"] = header_json
+            for k, v in arrays.items():
+                f.create_dataset(k, data=v)
+            if rom.classifier is not None:
+                buf = io.BytesIO()
+                eqx.tree_serialise_leaves(buf, rom.classifier)
+                f.create_dataset("classifier_leaves",
+                                 data=np.frombuffer(buf.getvalue(), np.uint8))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
-def _galerkin_header_and_arrays(rom: LocalGalerkinROM, meta):
+def _galerkin_header_and_arrays(rom: LocalGalerkinROM):
     lb = rom.local
     inner = lb.inner
     header = {
@@ -354,7 +375,7 @@ def _galerkin_header_and_arrays(rom: LocalGalerkinROM, meta):
         "ranks": list(lb.ranks), "dissimilarity": type(lb.dissimilarity).__name__,
         "inner": inner.kind, "dtype": str(lb.bases.dtype),
         "classifier": _classifier_header(rom.classifier),
-        "has_global": rom.global_basis is not None, "meta": meta or {},
+        "has_global": rom.global_basis is not None,
     }
     arrays = {"bases": lb.bases, "medoids": lb.medoids, "singular_values": lb.singular_values,
               "total_energy": lb.total_energy, "reduced": rom.reduced}
@@ -374,37 +395,53 @@ def _load_classifier(header, a):
     if header["classifier"] is None:
         return None
     c = header["classifier"]
-    skeleton = RomNetClassifier(c["in_size"], c["num_clusters"], width=c["width"],
-                                depth=c["depth"], key=jax.random.key(0),
-                                dtype=a["bases"].dtype)
+    # the skeleton's shapes only (no random initialisation to compile): the leaves are read
+    skeleton = eqx.filter_eval_shape(
+        lambda key: RomNetClassifier(c["in_size"], c["num_clusters"], width=c["width"],
+                                     depth=c["depth"], key=key,
+                                     dtype=jnp.dtype(header["dtype"])), jax.random.key(0))
     return eqx.tree_deserialise_leaves(io.BytesIO(a["classifier_leaves"].tobytes()), skeleton)
 
 
 def load_local_rom(path):
     """Read a file written by :func:`save_local_rom` (arrays bit-identical): a
-    :class:`LocalGalerkinROM` or a :class:`LocalAffineROM`, by the file's header.
+    :class:`LocalGalerkinROM`, :class:`LocalAffineROM` or :class:`LocalNonIntrusiveROM`,
+    by the header's `format`.
 
-    **Raises:** `ValueError` if the file is not a LocalGalerkinROM of a known version.
+    **Raises:** `ValueError` naming the file if it is not a local-ROM file (e.g. a
+    :func:`save_rom` file), has a newer format version, or stores float64 arrays while
+    x64 is off (they would be rounded: call ``pdekit.enable_x64()`` first).
     """
     import h5py
 
     with h5py.File(path, "r") as f:
         try:
             header = json.loads(f.attrs["header"])
-        except KeyError:
-            raise ValueError(f"{path} is not a pdekit LocalGalerkinROM file.") from None
-        if header.get("format") not in ("pdekit.rom.LocalGalerkinROM",
-                                        "pdekit.rom.LocalAffineROM"):
-            raise ValueError(f"{path} is not a pdekit LocalGalerkinROM file.")
-        if header["version"] > FORMAT_VERSION:
-            raise ValueError(f"{path} has format version {header['version']}; this pdekit "
-                             f"reads up to {FORMAT_VERSION}.")
-        a = {k: f[k][()] for k in f.keys()}
+            kind = header.get("format")
+        except (KeyError, ValueError, AttributeError):
+            raise ValueError(f"{path} is not a pdekit local-ROM file (no header; a "
+                             "`save_rom` file is read by `load_rom`).") from None
+        if kind not in _FORMATS:
+            raise ValueError(f"{path} holds format {kind!r}, not a pdekit local ROM "
+                             f"({', '.join(_FORMATS)}).")
+        if int(header.get("version", 0)) > FORMAT_VERSION:
+            raise ValueError(f"{path} is a {kind} of format version {header['version']}; "
+                             f"this pdekit reads up to {FORMAT_VERSION}.")
+        a = {}
+        f.visititems(lambda name, obj: a.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+    if header.get("dtype") == "float64" and not jax.config.read("jax_enable_x64"):
+        raise ValueError(f"{path} stores float64 arrays; call pdekit.enable_x64() (or drop "
+                         "--float32) before loading it.")
     clf = _load_classifier(header, a)
-    if header["format"] == "pdekit.rom.LocalAffineROM":
+    if kind == "pdekit.rom.LocalAffineROM":
         from ._local_affine import _from_arrays
 
         return _from_arrays(header, a, clf)
+    if kind == "pdekit.rom.LocalNonIntrusiveROM":
+        from ._local_nonintrusive import _from_arrays as _ni_from_arrays
+
+        return _ni_from_arrays(header, a, clf)
     if header["inner"] == "csr":
         inner = InnerProduct(_csr_from(a, "W_"))
     elif header["inner"] in ("dense", "diagonal"):

@@ -94,7 +94,9 @@ def test_local_nonintrusive_travelling_bump():
 
     X, Y = field(mtr), field(mte)
     cl = rom.kmedoids(rom.pairwise(rom.Sine(), X), 2, seed=0)
-    loc = rom.LocalNonIntrusiveROM.fit(X, mtr, cl, rank=4)
+    loc = rom.LocalNonIntrusiveROM.fit(X, mtr, cl, rank=4, dissimilarity=rom.Sine())
+    np.testing.assert_array_equal(np.asarray(loc.medoids), np.asarray(X[cl.medoids]))
+    assert loc.dissimilarity == "Sine"
     glo = rom.NonIntrusiveROM.fit(X.T, mtr, rank=4)
     lb = rom.local_bases(X, cl, rank=4)
     i = 3
@@ -168,3 +170,37 @@ def test_float32_local_affine(float32):
     assert int(rom.medoid_router(lb)(X[0])) == int(lb.route_nearest(X[:1])[0])
     clf = rom.RomNetClassifier(2, 2, key=jax.random.key(1), dtype=jnp.float32)
     assert rom.classifier_router(clf)(R.features(mus)).shape == (12,)
+
+
+@pytest.mark.slow  # ~15 s of CPU: heat trajectories, two ROM I offline stages, compiles
+def test_local_heat_roms_match_rom_one_and_are_certified(tmp_path):
+    # heat equation (implicit Euler): parameters clustered by their final state, one POD
+    # basis per cluster from the clusters' whole trajectories
+    p = rom.thermal_block(6, (2, 1), mu_range=(0.05, 1.0), dt=0.02, num_steps=5)
+    mus = p.sample(jax.random.key(0), 16)
+    U = jax.vmap(p.solve)(mus)                                   # (16, T, n)
+    d = rom.Sine(p.product())
+    cl = rom.kmedoids(rom.pairwise(d, U[:, -1]), 2, seed=0)
+    T = p.num_steps
+    lb = rom.local_bases(U.reshape(16 * T, -1), np.repeat(cl.labels, T), rank=3,
+                         dissimilarity=d)
+    R = rom.local_affine_rom(p, lb)
+    mu = p.sample(jax.random.key(1), 1)[0]
+    truth, A, M = p.solve(mu), p.operator(mu), p.mass()
+    errs, ests = [], np.asarray(R.estimates(mu))
+    for k, r in enumerate(lb.ranks):  # each padded local ROM = ROM I's ROM of its basis
+        uN, est = R.solve_in(mu, k)
+        ref_u, ref_est = rom.galerkin_rom(p, lb.bases[k][:, :r]).solve_and_estimate(mu)
+        np.testing.assert_allclose(np.asarray(uN)[:, :r], np.asarray(ref_u), rtol=1e-8,
+                                   atol=1e-12)
+        np.testing.assert_allclose(float(est), float(ref_est), rtol=1e-8)
+        E = truth - R.lift(uN, k)  # (T, n); ROM I's space-time energy norm of the error
+        err = jnp.sqrt(E[-1] @ M.matvec(E[-1])
+                       + p.dt * jnp.sum(jax.vmap(lambda e: e @ A.matvec(e))(E)))
+        errs.append(float(err))
+    assert np.all(ests >= np.asarray(errs) * (1 - 1e-9))                 # every bound holds
+    _, k, est, src = R.solve(mu)
+    assert int(src) == 1 and int(k) == int(np.argmin(ests)) and errs[int(k)] <= float(est)
+    R2 = rom.load_local_rom(rom.save_local_rom(tmp_path / "heat.h5", R))
+    assert R2.dt == R.dt and R2.num_steps == T
+    np.testing.assert_array_equal(np.asarray(R2.mass), np.asarray(R.mass))

@@ -8,18 +8,17 @@ import equinox as eqx
 from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ._equation_utils import (
+    AbstractConvection1D,
     check_grid,
     coefficient,
     drift,
     parseval_energy,
-    quadratic_convection,
     symbol,
 )
 from ._grid import FourierGrid
-from ._problem import AbstractSpectralProblem
 
 
-class Burgers(AbstractSpectralProblem):
+class Burgers(AbstractConvection1D):
     r"""Viscous Burgers equation $u_t + a\,u u_x = \nu u_{xx}$ on the periodic interval
     $[-L/2, L/2)$, real field (1D grids).
 
@@ -63,15 +62,6 @@ class Burgers(AbstractSpectralProblem):
     def linear_symbol(self) -> Complex[Array, " K"]:
         """$L(k) = -\\nu k^2$."""
         return symbol(-self.viscosity * self.k_squared(), None, self.spectral_shape)
-
-    @property
-    def spectral_mask(self) -> Float[Array, " K"] | None:
-        """The 2/3 mask (with `dealias`), else None."""
-        return self.dealias_mask() if self.dealias else None
-
-    def nonlinear(self, u_hat: Complex[Array, " K"]) -> Complex[Array, " K"]:
-        """$\\mathcal F[-\\tfrac a2 (u^2)_x]$, masked."""
-        return quadratic_convection(self, u_hat, self.convection)
 
     def diagnostics(self, us: Float[Array, "T N"]) -> dict[str, Float[Array, " T"]]:
         """Mass, its absolute drift, energy and its relative change."""

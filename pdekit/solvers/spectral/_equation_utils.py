@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
+from jaxtyping import Array, Complex, Float
 
 from ..._misc import is_tracer
 from ._grid import FourierGrid
 from ._nlse import check_real_scalar
+from ._problem import AbstractSpectralProblem
 
 
 def check_grid(grid: Any, ndim: int | None = None, name: str = "") -> FourierGrid:
@@ -86,3 +88,22 @@ def quadratic_convection(problem: Any, u_hat: Array, scale: Array) -> Array:
     if mask is not None:
         coef = coef * mask
     return times_i(coef, grid.rfftn(u * u))
+
+
+class AbstractConvection1D(AbstractSpectralProblem):
+    r"""The part Burgers, KdV and Kuramoto–Sivashinsky share: the conservative convection term
+    $-\tfrac a2 (u^2)_x$ (:func:`quadratic_convection`) as :meth:`nonlinear`, and the 2/3 rule as
+    :attr:`spectral_mask` when `dealias` is set. A subclass declares the fields `convection`
+    (the coefficient $a$) and `dealias` (static) and its own linear symbol."""
+
+    convection: eqx.AbstractVar[Float[Array, ""]]
+    dealias: eqx.AbstractVar[bool]
+
+    @property
+    def spectral_mask(self) -> Float[Array, " K"] | None:
+        """The 2/3 mask (with `dealias`), else None."""
+        return self.dealias_mask() if self.dealias else None
+
+    def nonlinear(self, u_hat: Complex[Array, " K"]) -> Complex[Array, " K"]:
+        r"""$\mathcal F[-\tfrac a2 (u^2)_x]$, masked."""
+        return quadratic_convection(self, u_hat, self.convection)

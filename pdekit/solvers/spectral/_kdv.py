@@ -9,18 +9,17 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
 
 from ._equation_utils import (
+    AbstractConvection1D,
     check_grid,
     coefficient,
     drift,
     parseval_energy,
-    quadratic_convection,
     symbol,
 )
 from ._grid import FourierGrid
-from ._problem import AbstractSpectralProblem
 
 
-class KdV(AbstractSpectralProblem):
+class KdV(AbstractConvection1D):
     r"""Korteweg–de Vries equation $u_t + a\,u u_x + b\,u_{xxx} = 0$ on the periodic interval
     $[-L/2, L/2)$, real field (1D grids). The defaults $a = 6$, $b = 1$ give the classical
     form, whose soliton is $u = \tfrac c2\,\mathrm{sech}^2(\tfrac{\sqrt c}{2}(x - ct - x_0))$
@@ -66,15 +65,6 @@ class KdV(AbstractSpectralProblem):
         """$L(k) = i b k^3$."""
         (k,) = self.wavenumbers(derivative=True)
         return symbol(jnp.zeros_like(k), self.dispersion * k**3, self.spectral_shape)
-
-    @property
-    def spectral_mask(self) -> Float[Array, " K"] | None:
-        """The 2/3 mask (with `dealias`), else None."""
-        return self.dealias_mask() if self.dealias else None
-
-    def nonlinear(self, u_hat: Complex[Array, " K"]) -> Complex[Array, " K"]:
-        """$\\mathcal F[-\\tfrac a2 (u^2)_x]$, masked."""
-        return quadratic_convection(self, u_hat, self.convection)
 
     def soliton(self, speed: ArrayLike, t: ArrayLike = 0.0, position: ArrayLike = 0.0
                 ) -> Float[Array, " N"]:

@@ -7,12 +7,11 @@ from typing import ClassVar
 import equinox as eqx
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from ._equation_utils import check_grid, coefficient, parseval_energy, quadratic_convection, symbol
+from ._equation_utils import AbstractConvection1D, check_grid, coefficient, parseval_energy, symbol
 from ._grid import FourierGrid
-from ._problem import AbstractSpectralProblem
 
 
-class KuramotoSivashinsky(AbstractSpectralProblem):
+class KuramotoSivashinsky(AbstractConvection1D):
     r"""Kuramoto–Sivashinsky equation in conservative form
     $u_t + a\,u u_x + u_{xx} + u_{xxxx} = 0$ on the periodic interval $[-L/2, L/2)$, real
     field (1D grids).
@@ -55,15 +54,6 @@ class KuramotoSivashinsky(AbstractSpectralProblem):
         """$L(k) = k^2 - k^4$."""
         k2 = self.k_squared()
         return symbol(k2 - k2 * k2, None, self.spectral_shape)
-
-    @property
-    def spectral_mask(self) -> Float[Array, " K"] | None:
-        """The 2/3 mask (with `dealias`), else None."""
-        return self.dealias_mask() if self.dealias else None
-
-    def nonlinear(self, u_hat: Complex[Array, " K"]) -> Complex[Array, " K"]:
-        """$\\mathcal F[-\\tfrac a2 (u^2)_x]$, masked."""
-        return quadratic_convection(self, u_hat, self.convection)
 
     def diagnostics(self, us: Float[Array, "T N"]) -> dict[str, Float[Array, " T"]]:
         """Mass, its absolute drift and the energy."""
