@@ -80,13 +80,14 @@ def peer_main(args):
 
     def euclid():
         n2 = np.einsum("ij,ij->i", x, x)
-        d = np.sqrt(np.maximum(n2[:, None] + n2[None, :] - 2 * x @ x.T, 0))
+        # x @ x.T first: numpy calls BLAS syrk for it (``2 * x @ x.T`` would be a full GEMM)
+        d = np.sqrt(np.maximum(n2[:, None] + n2[None, :] - 2 * (x @ x.T), 0))
         np.fill_diagonal(d, 0)
         return d
 
     for name, fn in [("sine", sine), ("euclidean", euclid)]:
         D = fn()
-        t = timeit(fn, repeat=1)
+        t = timeit(fn, repeat=2)
         res = kmedoids.fasterpam(D, K, init="random", random_state=0, n_cpu=1)
         tk = timeit(lambda D=D: kmedoids.fasterpam(D, K, init="random", random_state=0,
                                                      n_cpu=1), repeat=3)
@@ -146,7 +147,7 @@ def offline(args, result, S, dofs, K):
     for name, d in [("sine", rom.Sine()), ("euclidean", rom.Euclidean())]:
         fn = lambda d=d: rom.pairwise(d, x, tile_size=512).block_until_ready()  # noqa: E731
         D, first = H.first_call(fn)
-        t = timeit(fn, repeat=1)
+        t = timeit(fn, repeat=2)
         rows.append({"case": f"pairwise {name} (pdekit)", "time": t["best"], "cpu": t["cpu"],
                      "compile": first - t["best"], "cpu_wall": t["cpu_per_wall"]})
         res = rom.kmedoids(D, K, seed=0, n_init=1)
@@ -155,6 +156,13 @@ def offline(args, result, S, dofs, K):
                      "accuracy": accuracy(res.labels, truth), "loss": res.loss,
                      "cpu_wall": tk["cpu_per_wall"]})
         del D
+    # the JAX back-end (jit/vmap/GPU path) of the sine matrix, for reference
+    fn = lambda: rom.pairwise(rom.Sine(), x, tile_size=512,  # noqa: E731
+                              backend="jax").block_until_ready()
+    _, first = H.first_call(fn)
+    t = timeit(fn, repeat=1)
+    rows.append({"case": "pairwise sine (pdekit, jax back-end)", "time": t["best"],
+                 "cpu": t["cpu"], "compile": first - t["best"], "cpu_wall": t["cpu_per_wall"]})
     fn = lambda: rom.kmeans(x, K, seed=0, n_init=4, tol=1e-10)  # noqa: E731
     res, first = H.first_call(fn)
     t = timeit(fn, repeat=2)
@@ -172,9 +180,47 @@ def offline(args, result, S, dofs, K):
     os.unlink(str(data) + ".truth.npy")
 
 
+SWEEP = [(8, 1), (16, 1), (32, 1), (16, 2), (32, 2), (64, 2)]   # (width, depth)
+
+
+def classifier_sweep(args, K):
+    """Smallest classifier (flops per query) whose held-out routing accuracy (to the best
+    local basis) is >= 95 %, on the moving-source problem at a small mesh (the classifier's
+    input, the 3 parameters, does not depend on the mesh)."""
+    import jax
+    import numpy as np
+
+    from pdekit import rom
+
+    p = rom.MovingSource(12 if args.quick else 24)
+    n_tr, n_va = (200, 100) if args.quick else (400, 300)
+    mtr, mva = p.sample(jax.random.key(10), n_tr), p.sample(jax.random.key(11), n_va)
+    X, Y = p.solve(mtr), p.solve(mva)
+    d = rom.Sine(p.mass)
+    lb = rom.local_bases(X, rom.kmedoids(rom.pairwise(d, X), K), rank=5, dissimilarity=d)
+    ytr, yva = np.asarray(lb.best(X)), np.asarray(lb.best(Y))
+    ftr, fva = p.features(mtr), p.features(mva)
+    rows = []
+    for width, depth in SWEEP:
+        clf, _ = rom.train_classifier(ftr, ytr, K, key=jax.random.key(2), width=width,
+                                      depth=depth, epochs=60 if args.quick else 120)
+        acc = float(np.mean(np.asarray(clf.predict(fva)) == yva))
+        flops = 3 * width + (depth - 1) * width * width + width * K
+        rows.append({"width": width, "depth": depth, "val_accuracy": acc, "macs": flops,
+                     "clf": clf})
+    ok = [r for r in rows if r["val_accuracy"] >= 0.95]
+    pick = min(ok, key=lambda r: r["macs"]) if ok else max(rows, key=lambda r: r["val_accuracy"])
+    clf = pick.pop("clf")
+    for r in rows:
+        r.pop("clf", None)
+    return clf, {"rows": rows, "picked": {k: pick[k] for k in ("width", "depth")},
+                 "train": n_tr, "validation": n_va, "dofs": p.num_dofs}
+
+
 def online(args):
     import jax
     import jax.numpy as jnp
+    import numpy as np
 
     from pdekit import rom
 
@@ -182,6 +228,7 @@ def online(args):
     n_mesh = 20 if args.quick else 99
     problem = rom.MovingSource(n_mesh)
     B, Kr, r = 1000, 8, 10
+    clf, sweep = classifier_sweep(args, Kr)
     mus = problem.sample(jax.random.key(0), B)
     fields = jax.random.normal(jax.random.key(1), (B, problem.num_dofs))
     medoids = jax.random.normal(jax.random.key(2), (Kr, problem.num_dofs))
@@ -191,10 +238,9 @@ def online(args):
     lb = rom.LocalBases(bases=bases, medoids=medoids, singular_values=jnp.ones((Kr, r)),
                         total_energy=jnp.ones(Kr), dissimilarity=rom.Sine(problem.mass),
                         ranks=(r,) * Kr)
-    clf = rom.RomNetClassifier(3, Kr, key=jax.random.key(4))
     feats = problem.features(mus)
-    online = {"dofs": problem.num_dofs, "batch": B, "clusters": Kr, "basis_size": r}
-    route_clf, route_med = rom.classifier_router(clf), rom.medoid_router(lb)
+    online = {"dofs": problem.num_dofs, "batch": B, "clusters": Kr, "basis_size": r,
+              "sweep": sweep}
 
     def cost(label, fn, per=1, repeat=20):
         H.first_call(fn)
@@ -203,19 +249,26 @@ def online(args):
         online[label] = t["best"] / per
         online[label + " cpu"] = t["cpu"] / per
 
-    # batched: per-sample cost of routing B queries in one call
-    cost("classifier batch", lambda: route_clf(feats).block_until_ready(), B, 5)
-    cost("nearest medoid batch", lambda: route_med(fields).block_until_ready(), B, 5)
+    # both routes on the same footing: the same back-end and dtype for each pair of rows
+    def pair(tag, rc, rm, fb, ub, block):
+        f1, u1 = fb[0].copy(), ub[0].copy()
+        cost(f"classifier batch {tag}", lambda: block(rc(fb)), B, 5)
+        cost(f"nearest medoid batch {tag}", lambda: block(rm(ub)), B, 5)
+        cost(f"classifier single {tag}", lambda: block(rc(f1)), 1, 200)
+        cost(f"nearest medoid single {tag}", lambda: block(rm(u1)), 1, 200)
+
+    for backend in ("jax", "numpy"):
+        for dname, dt in (("float64", jnp.float64), ("float32", jnp.float32)):
+            rc = rom.classifier_router(clf, dtype=dt, backend=backend)
+            rm = rom.medoid_router(lb, dtype=dt, backend=backend)
+            if backend == "jax":
+                pair(f"jax {dname}", rc, rm, feats.astype(dt), fields.astype(dt),
+                     lambda y: y.block_until_ready())
+            else:
+                pair(f"numpy {dname}", rc, rm, np.asarray(feats, dt), np.asarray(fields, dt),
+                     lambda y: y)
     cost("nearest medoid pairwise batch",
          lambda: lb.route_nearest(fields).block_until_ready(), B, 5)
-    # single warm calls (the online situation): compiled routers, and the filter_jit methods
-    one_f, one_u = feats[0], fields[0]
-    cost("classifier single", lambda: route_clf(one_f).block_until_ready(), 1, 200)
-    cost("nearest medoid single", lambda: route_med(one_u).block_until_ready(), 1, 200)
-    cost("classifier single filter_jit",
-         lambda: clf.predict(feats[:1]).block_until_ready(), 1, 50)
-    cost("nearest medoid single pairwise",
-         lambda: lb.route_nearest(fields[:1]).block_until_ready(), 1, 50)
     R = rom.local_galerkin_rom(problem.A, lb, classifier=clf)
     b = problem.loads(mus[:1])[0]
     f0 = feats[0]
@@ -225,9 +278,10 @@ def online(args):
     full_fn = eqx_jit_solve(problem.A, b, linalg)
     cost("route + local ROM solve", lambda: solve(b, f0)[0].block_until_ready(), 1, 50)
     cost("full solve (Direct)", full_fn, 1, 10)
+    rm = rom.medoid_router(lb)
     # the dissimilarity route needs the field: a full solve, then the medoid distances
     cost("full solve + nearest medoid",
-         lambda: route_med(full_fn()).block_until_ready(), 1, 10)
+         lambda: rm(full_fn()).block_until_ready(), 1, 10)
     return online
 
 
@@ -273,6 +327,7 @@ def results_section(d: dict, cmd: str) -> str:
                             ("compile", "compile [s]", ".2g"), ("accuracy", "purity", ".3f"),
                             ("loss", "loss", ".4g"), ("cpu_wall", "cpu/wall", ".2f")]), ""]
     for ours, theirs in [("pairwise sine (pdekit)", "pairwise sine (numpy)"),
+                         ("pairwise sine (pdekit, jax back-end)", "pairwise sine (numpy)"),
                          ("pairwise euclidean (pdekit)", "pairwise euclidean (numpy)"),
                          ("k-means euclidean (pdekit)", "k-means euclidean (scikit-learn)")]:
         q, qc = ratio(ours, theirs), ratio(ours, theirs, "cpu")
@@ -282,23 +337,32 @@ def results_section(d: dict, cmd: str) -> str:
     o = d.get("online")
     if o:
         mo = d.get("machine_online", m)
+        sw = o.get("sweep", {})
         lines += ["", f"Online, {o['dofs']} DOFs, K = {o['clusters']}, r = {o['basis_size']} "
-                  f"(load at start {mo['loadavg_1_5_15']}):",
-                  f"- routing per sample, batch of {o['batch']} (CPU time): classifier "
-                  f"{us(o, 'classifier batch')} vs nearest medoid (precomputed W m_k) "
-                  f"{us(o, 'nearest medoid batch')} "
-                  f"(**{qo(o, 'nearest medoid batch', 'classifier batch')}x**), vs the pairwise "
-                  f"sine matrix {us(o, 'nearest medoid pairwise batch')} "
-                  f"({qo(o, 'nearest medoid pairwise batch', 'classifier batch')}x)",
-                  f"- single warm call (compiled routers): classifier "
-                  f"{us(o, 'classifier single')} vs nearest medoid given the field "
-                  f"{us(o, 'nearest medoid single')} "
-                  f"(**{qo(o, 'nearest medoid single', 'classifier single')}x**); counting the "
-                  f"full solve the medoid route needs: {us(o, 'full solve + nearest medoid')} "
-                  f"(**{qo(o, 'full solve + nearest medoid', 'classifier single')}x**); "
-                  f"before (eqx.filter_jit methods): classifier "
-                  f"{us(o, 'classifier single filter_jit')}, pairwise medoid route "
-                  f"{us(o, 'nearest medoid single pairwise')}",
+                  f"(load at start {mo['loadavg_1_5_15']}):"]
+        if sw:
+            lines.append(
+                f"- classifier size by validation ({sw['train']} training / "
+                f"{sw['validation']} held-out parameters of the moving source, "
+                f"{sw['dofs']} DOFs; held-out accuracy of routing to the best basis): "
+                + ", ".join(f"{r['width']}x{r['depth']}: {r['val_accuracy']:.3f}"
+                            for r in sw["rows"])
+                + f"; picked width {sw['picked']['width']}, depth {sw['picked']['depth']} "
+                  "(fewest multiply-adds with >= 95 %)")
+        lines += ["", "| route (CPU time per query) | back-end, dtype | classifier | "
+                  "nearest medoid (precomputed W m_k) | ratio |", "| --- | --- | --- | --- | --- |"]
+        for mode in ("single", "batch"):
+            for tag in ("jax float64", "jax float32", "numpy float64", "numpy float32"):
+                c, md = f"classifier {mode} {tag}", f"nearest medoid {mode} {tag}"
+                if c in o:
+                    what = "single warm call" if mode == "single" else f"batch of {o['batch']}"
+                    lines.append(f"| {what} | {tag} | {us(o, c)} | {us(o, md)} | "
+                                 f"**{qo(o, md, c)}x** |")
+        lines += ["",
+                  f"- vs the pairwise sine matrix to every medoid (jax, batched): "
+                  f"{us(o, 'nearest medoid pairwise batch')} per query",
+                  f"- counting the full solve the medoid route needs: "
+                  f"{us(o, 'full solve + nearest medoid')} per query",
                   f"- route + local Galerkin solve {us(o, 'route + local ROM solve')} "
                   f"vs full solve {us(o, 'full solve (Direct)')} "
                   f"(**{qo(o, 'full solve (Direct)', 'route + local ROM solve')}x**)"]

@@ -14,12 +14,14 @@ amplitude and sign), which is what a linear reduced basis sees: ``sin^2 angle(u,
 squared relative projection error of ``u`` onto ``span(v)`` (Daniel, Casenave, Akkari,
 Ryckelynck 2021, doi:10.1016/j.jcp.2022.111120, who call it the sine dissimilarity).
 
-Pairwise matrices go through the Gram matrix ``X W Y^T`` row tile by row tile
-(``lax.map``), so memory is ``O(n m + m dofs)`` whatever the tile size and 10^4 snapshots of
-10^4 DOFs fit. Accuracy: from the Gram matrix, a Euclidean distance ``d`` between vectors of
-norm ``~s`` carries an absolute error ``~sqrt(eps) s`` and a sine ``~sqrt(eps)`` (eps the dtype's
-epsilon); small values are therefore resolved to ~1e-8 in float64, ~3e-4 in float32, enough
-for clustering (the single-pair ``__call__`` uses the direct, accurate formulas).
+Pairwise matrices go through the Gram matrix ``X W Y^T``: on the host by one BLAS call
+(``syrk`` for ``X X^T``) then in-place row blocks, or under ``jit`` row tile by row tile
+(``lax.map``); memory is ``O(n m + m dofs)`` whatever the tile size and 10^4 snapshots of
+10^4 DOFs fit (:func:`pairwise`, ``backend``). Accuracy: from the Gram matrix, a Euclidean
+distance ``d`` between vectors of norm ``~s`` carries an absolute error ``~sqrt(eps) s`` and a
+sine ``~sqrt(eps)`` (eps the dtype's epsilon); small values are therefore resolved to ~1e-8
+in float64, ~3e-4 in float32, enough for clustering (the single-pair ``__call__`` uses the
+direct, accurate formulas).
 
 :func:`grassmann_distance` compares subspaces (``W``-orthonormal bases) through their
 principal angles (Björck & Golub 1973), computed from cosines and sines so that small angles
@@ -129,6 +131,17 @@ class InnerProduct(eqx.Module):
         A = CSRMatrix(self.weights.pattern, self.weights.data.astype(x.dtype))
         return jax.vmap(A.matvec)(x)
 
+    def apply_host(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`apply` on the host (numpy/scipy BLAS), for a numpy `(n, dofs)` array."""
+        if self.kind == "identity":
+            return x
+        if self.kind == "diagonal":
+            return x * np.asarray(self.weights, dtype=x.dtype)[None, :]
+        if self.kind == "dense":
+            return x @ np.asarray(self.weights, dtype=x.dtype)
+        W = self.weights.to_scipy().astype(x.dtype)
+        return np.ascontiguousarray((W @ x.T).T)   # W symmetric: (W x^T)^T = x W
+
     def check(self, name: str, dofs: int) -> None:
         """Raise ``ValueError`` naming `name` if `dofs` does not match the inner product."""
         if self.size is not None and self.size != dofs:
@@ -152,6 +165,11 @@ class AbstractDissimilarity(eqx.Module):
     inner: InnerProduct
 
     def from_gram(self, g: Array, nu2: Array, nv2: Array) -> Array:
+        raise NotImplementedError
+
+    def from_gram_host(self, g: np.ndarray, nu2: np.ndarray, nv2: np.ndarray,
+                       tmp: np.ndarray) -> None:
+        """:meth:`from_gram` on a numpy block `g`, in place (`tmp`: scratch of g's shape)."""
         raise NotImplementedError
 
     def __call__(self, u: Float[Array, " dofs"], v: Float[Array, " dofs"]) -> Float[Array, ""]:
@@ -178,6 +196,14 @@ class Euclidean(AbstractDissimilarity):
     def from_gram(self, g, nu2, nv2):
         return jnp.sqrt(jnp.maximum(nu2[:, None] + nv2[None, :] - 2 * g, 0))
 
+    def from_gram_host(self, g, nu2, nv2, tmp):
+        # in place on the numpy block g; (nu2_i + nv2_j) first, so D(x, x) stays symmetric
+        np.add(nu2[:, None], nv2[None, :], out=tmp)
+        g *= -2
+        g += tmp
+        np.maximum(g, 0, out=g)
+        np.sqrt(g, out=g)
+
     def __call__(self, u, v):
         d = (u - v)[None]
         return jnp.sqrt(jnp.sum(self.inner.apply(d) * d))
@@ -188,6 +214,21 @@ def _cosine(g, nu2, nv2):
     den = jnp.sqrt(nu2[:, None] * nv2[None, :])
     tiny = jnp.finfo(g.dtype).tiny
     return jnp.where(den > tiny, g / jnp.maximum(den, tiny), jnp.zeros((), g.dtype))
+
+
+def _inv_norm_host(n2):
+    tiny = np.finfo(n2.dtype).tiny
+    with np.errstate(divide="ignore"):
+        return np.where(n2 > tiny, 1 / np.sqrt(np.maximum(n2, tiny)), 0).astype(n2.dtype)
+
+
+def _cosine_host(g, nu2, nv2, tmp):
+    # |c| clipped to [0, 1], in place on g; zero snapshots get c = 0 as in `_cosine`. The
+    # scale 1/(|u||v|) is formed first (a commutative product), so D(x, x) stays symmetric
+    np.multiply(_inv_norm_host(nu2)[:, None], _inv_norm_host(nv2)[None, :], out=tmp)
+    g *= tmp
+    np.abs(g, out=g)
+    np.minimum(g, 1, out=g)
 
 
 class Sine(AbstractDissimilarity):
@@ -203,6 +244,13 @@ class Sine(AbstractDissimilarity):
     def from_gram(self, g, nu2, nv2):
         c = jnp.clip(jnp.abs(_cosine(g, nu2, nv2)), 0, 1)
         return jnp.sqrt((1 - c) * (1 + c))
+
+    def from_gram_host(self, g, nu2, nv2, tmp):
+        _cosine_host(g, nu2, nv2, tmp)
+        np.add(g, 1, out=tmp)
+        np.subtract(1, g, out=g)
+        g *= tmp
+        np.sqrt(g, out=g)
 
     def __call__(self, u, v):
         # direct formula: ||u - (u.v̂) v̂||_W / ||u||_W, accurate for small angles
@@ -234,6 +282,10 @@ class OneMinusCos(AbstractDissimilarity):
     def from_gram(self, g, nu2, nv2):
         return 1 - jnp.clip(jnp.abs(_cosine(g, nu2, nv2)), 0, 1)
 
+    def from_gram_host(self, g, nu2, nv2, tmp):
+        _cosine_host(g, nu2, nv2, tmp)
+        np.subtract(1, g, out=g)
+
     def __call__(self, u, v):
         uv = jnp.stack([u, v])
         g = uv @ self.inner.apply(uv).T
@@ -248,7 +300,7 @@ def _check_snapshots(name: str, x) -> Array:
     x = jnp.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"`{name}` must have shape (n, dofs), got {x.shape}.")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
+    if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"`{name}` must be a floating array, got dtype {x.dtype}.")
     return x
 
@@ -295,42 +347,130 @@ def _pairwise_symmetric(dissimilarity, x, tile_size: int):
     return D * (1 - jnp.eye(n, dtype=D.dtype))
 
 
+def _host_snapshots(name: str, x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind == "f":  # the dtype JAX would use (float64 only under x64)
+        x = x.astype(jax.dtypes.canonicalize_dtype(x.dtype), copy=False)
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must have shape (n, dofs), got {x.shape}.")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"`{name}` must be a floating array, got dtype {x.dtype}.")
+    return x
+
+
+def _aligned_empty(shape: tuple[int, int], dtype) -> np.ndarray:
+    """An uninitialised numpy array on a 64-byte boundary: JAX's CPU client then wraps it
+    without a copy (:func:`_to_jax`), which saves a pass over the `(n, m)` result."""
+    dtype = np.dtype(dtype)
+    nbytes = shape[0] * shape[1] * dtype.itemsize
+    buf = np.empty(nbytes + 64, np.uint8)
+    off = (-buf.ctypes.data) % 64
+    return buf[off:off + nbytes].view(dtype).reshape(shape)
+
+
+def _to_jax(a: np.ndarray) -> Array:
+    try:  # zero-copy for an aligned host buffer (the array keeps `a` alive)
+        return jnp.from_dlpack(a)
+    except Exception:  # noqa: BLE001 - any DLPack refusal: an ordinary copy
+        return jnp.asarray(a)
+
+
+def _pairwise_host(dissimilarity, x: np.ndarray, y: np.ndarray | None,
+                   tile_size: int) -> np.ndarray:
+    """:func:`pairwise` with numpy/scipy BLAS: the Gram matrix in one BLAS call (``syrk``
+    for ``x x^T``), then the dissimilarity in place, `tile_size`-row blocks at a time."""
+    inner = dissimilarity.inner
+    symmetric = y is None
+    if symmetric and inner.kind in ("identity", "diagonal"):
+        # numpy recognises a @ a.T and calls BLAS syrk (half the flops, exactly symmetric);
+        # W = diag(w): the same on x sqrt(w)
+        xs = x if inner.kind == "identity" else x * np.sqrt(np.asarray(
+            inner.weights, dtype=x.dtype))[None, :]
+        G = np.matmul(xs, xs.T, out=_aligned_empty((x.shape[0], x.shape[0]), x.dtype))
+        n2 = np.einsum("ij,ij->i", xs, xs)
+    elif symmetric:
+        # x W x^T for a dense or sparse W: the tiles on and above the diagonal, mirrored
+        wx = inner.apply_host(x)
+        n = x.shape[0]
+        G = _aligned_empty((n, n), x.dtype)
+        for i in range(0, n, tile_size):
+            blk = x[i:i + tile_size] @ wx[i:].T
+            t = blk.shape[0]
+            blk[:, :t] = 0.5 * (blk[:, :t] + blk[:, :t].T)   # the diagonal tile, symmetric
+            G[i:i + tile_size, i:] = blk
+            G[i:, i:i + tile_size] = blk.T
+        n2 = np.einsum("ij,ij->i", wx, x)
+    else:
+        wy = inner.apply_host(y)
+        G = np.matmul(x, wy.T, out=_aligned_empty((x.shape[0], y.shape[0]), x.dtype))
+        n2 = np.einsum("ij,ij->i", inner.apply_host(x), x)
+        ny2 = np.einsum("ij,ij->i", wy, y)
+    if symmetric:
+        ny2 = n2
+    # the elementwise part in row blocks of ~2 MB (cache resident), in place on G
+    m = G.shape[1]
+    rows = max(1, min(tile_size, (1 << 18) // max(m, 1)))
+    tmp = np.empty((rows, m), G.dtype)
+    for i in range(0, G.shape[0], rows):
+        g = G[i:i + rows]
+        dissimilarity.from_gram_host(g, n2[i:i + rows], ny2, tmp[:g.shape[0]])
+    if symmetric:
+        np.fill_diagonal(G, 0)
+    return G
+
+
 def pairwise(
     dissimilarity: AbstractDissimilarity,
     x: Float[Array, "n dofs"],
     y: Float[Array, "m dofs"] | None = None,
     *,
     tile_size: int = 512,
+    backend: str = "auto",
 ) -> Float[Array, "n m"]:
-    """All dissimilarities ``D[i, j] = d(x_i, y_j)`` (``y = x`` when omitted), jitted.
+    """All dissimilarities ``D[i, j] = d(x_i, y_j)`` (``y = x`` when omitted).
 
-    Rows of `x` are processed `tile_size` at a time (``lax.map`` over tiles of the Gram
-    matrix ``x W y^T``), so peak memory is the `(n, m)` result plus one `(m, dofs)` copy of
-    ``y W`` and a `(tile_size, m)` tile; the result does not depend on `tile_size` beyond
-    round-off. With ``y`` omitted only the tiles on and above the diagonal are computed (half
-    the work) and mirrored: `D` is exactly symmetric with a zero diagonal, as k-medoids
-    expects.
+    Two back-ends compute the same thing from the Gram matrix ``x W y^T``:
+
+    - ``"jax"`` (jitted; any device, under `jit`/`vmap`): rows of `x` go `tile_size` at a
+      time (``lax.map`` over tiles), so peak memory is the `(n, m)` result plus one `(m, dofs)`
+      copy of ``y W`` and a `(tile_size, m)` tile. With ``y`` omitted only the tiles on and
+      above the diagonal are computed (half the work) and mirrored.
+    - ``"numpy"`` (host BLAS): the Gram matrix by one BLAS call (``syrk`` for ``x x^T``: half
+      the flops), turned into `D` in place in cache-sized row blocks; peak memory is the
+      `(n, m)` result (plus ``x W`` for a non-diagonal `W`). XLA:CPU's float64 GEMM is slower
+      than OpenBLAS's, so this is the faster path on CPU.
+    - ``"auto"`` (default): ``"numpy"`` for a numpy array or a concrete JAX array on one CPU
+      device, ``"jax"`` otherwise (tracers, GPU/TPU, sharded arrays), as :func:`pod`.
+
+    The result does not depend on `tile_size` or the back-end beyond round-off; with ``y``
+    omitted `D` is exactly symmetric with a zero diagonal, as k-medoids expects.
 
     **Arguments:**
     - `dissimilarity`: :class:`Euclidean`, :class:`Sine` or :class:`OneMinusCos` (with its
       inner product).
     - `x`, `y`: snapshots as rows, shapes `(n, dofs)`, `(m, dofs)`, same dtype.
     - `tile_size`: rows per tile, ``>= 1`` (default 512).
+    - `backend`: ``"auto"``, ``"numpy"`` or ``"jax"``.
 
-    **Returns:** `D`, shape `(n, m)`, dtype of `x`.
+    **Returns:** `D`, a JAX array of shape `(n, m)`, dtype of `x`.
 
     **Raises:** `ValueError` for a non-dissimilarity, wrong shapes, mismatched DOFs (between
-    `x`, `y` and the inner product) or dtypes, or a bad `tile_size`.
+    `x`, `y` and the inner product) or dtypes, or a bad `tile_size` or `backend`.
     """
+    from ._pod import _on_host
+
     if not isinstance(dissimilarity, AbstractDissimilarity):
         raise ValueError(
             "`dissimilarity` must be Euclidean(...), Sine(...) or OneMinusCos(...), got "
             f"{type(dissimilarity).__name__}."
         )
     tile_size = check_positive_int("tile_size", tile_size)
-    x = _check_snapshots("x", x)
+    host = _on_host(x, backend) and (y is None or _on_host(y, backend)) and (
+        backend == "numpy" or not _weights_traced(dissimilarity.inner))
+    check = _host_snapshots if host else _check_snapshots
+    x = check("x", x)
     symmetric = y is None
-    y = x if symmetric else _check_snapshots("y", y)
+    y = x if symmetric else check("y", y)
     if y.shape[1] != x.shape[1]:
         raise ValueError(f"`x` and `y` must have the same DOFs, got {x.shape[1]} and "
                          f"{y.shape[1]}.")
@@ -338,9 +478,16 @@ def pairwise(
         raise ValueError(f"`x` and `y` must have the same dtype, got {x.dtype} and {y.dtype}.")
     dissimilarity.inner.check("x", x.shape[1])
     tile_size = min(tile_size, max(x.shape[0], 1))
+    if host:
+        return _to_jax(_pairwise_host(dissimilarity, x, None if symmetric else y, tile_size))
     if symmetric:
         return _pairwise_symmetric(dissimilarity, x, tile_size)
     return _pairwise(dissimilarity, x, y, tile_size)
+
+
+def _weights_traced(inner: InnerProduct) -> bool:
+    w = inner.weights
+    return w is not None and is_tracer(w.data if isinstance(w, CSRMatrix) else w)
 
 
 @jax.jit

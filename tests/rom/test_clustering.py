@@ -111,3 +111,45 @@ def test_bad_input():
         rom.kmeans(jnp.ones(3), 1)
     with pytest.raises(ValueError, match="n_init"):
         rom.kmeans(jnp.ones((3, 2)), 1, n_init=0)
+
+
+def _blobs(seed=7, k=5, dofs=12, per=40, spread=1.0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, dofs)) * 3
+    return np.concatenate([c + spread * rng.standard_normal((per, dofs)) for c in centres])
+
+
+def test_kmeans_numpy_and_jax_backends_agree():
+    x = _blobs()
+    w = np.random.default_rng(8).random(x.shape[1]) + 0.5
+    for inner in [jnp.asarray(w)]:  # weighted: covers both inner-product paths
+        rh = rom.kmeans(x, 5, inner=inner, seed=3, backend="numpy")
+        rj = rom.kmeans(jnp.asarray(x), 5, inner=inner, seed=3, backend="jax")
+        np.testing.assert_array_equal(rh.labels, rj.labels)
+        np.testing.assert_allclose(rh.centers, rj.centers, rtol=1e-12, atol=1e-12)
+        assert abs(rh.loss - rj.loss) <= 1e-10 * rh.loss and rh.n_iter == rj.n_iter
+
+
+def test_kmeans_fixed_point_and_quality_vs_scipy():
+    # overlapping blobs: tol=0 runs Lloyd to its fixed point (labels = nearest centre,
+    # centres = cluster means), and greedy k-means++ with 4 restarts is at least as good as
+    # the best of 4 scipy kmeans2 (plain k-means++) runs
+    x = _blobs(seed=9, k=6, dofs=8, per=30, spread=2.5)
+    res = rom.kmeans(x, 6, seed=0, tol=0.0)
+    d = ((x[:, None, :] - res.centers[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(res.labels, np.argmin(d, axis=1))
+    np.testing.assert_allclose(res.centers, [x[res.labels == j].mean(0) for j in range(6)],
+                               atol=1e-12)
+    assert abs(res.loss - d.min(axis=1).sum()) < 1e-9 * res.loss
+    sp = []
+    for s in range(4):
+        c, lab = kmeans2(x, 6, minit="++", seed=s, iter=300)
+        sp.append(((x - c[lab]) ** 2).sum())
+    assert res.loss <= min(sp) * (1 + 1e-9), (res.loss, sp)
+    # one pass: the labels are still those of the returned centres (a final reassignment)
+    r1 = rom.kmeans(x, 6, seed=0, max_iter=1)
+    d1 = ((x[:, None, :] - r1.centers[None]) ** 2).sum(-1)
+    assert r1.n_iter == 1
+    np.testing.assert_array_equal(r1.labels, np.argmin(d1, axis=1))
+    with pytest.raises(ValueError, match="backend"):
+        rom.kmeans(x, 2, backend="gpu")

@@ -50,7 +50,8 @@ def test_pairwise_matches_cdist(snaps, kind):
     refs = _references(x, y, L)
     for cls, ref in zip([rom.Euclidean, rom.Sine, rom.OneMinusCos], refs):
         d = cls(weights)
-        D = np.asarray(rom.pairwise(d, jnp.asarray(x), jnp.asarray(y), tile_size=4))
+        D = np.asarray(rom.pairwise(d, jnp.asarray(x), jnp.asarray(y), tile_size=4,
+                                    backend="jax"))
         np.testing.assert_allclose(D, ref, atol=1e-7, err_msg=cls.__name__)
         if kind == "dense":  # one accurate pair
                 np.testing.assert_allclose(float(d(jnp.asarray(x[3]), jnp.asarray(y[5]))),
@@ -185,3 +186,54 @@ def test_bad_input():
         rom.pairwise("angle", x)
     with pytest.raises(ValueError, match="kind"):
         rom.grassmann_distance(jnp.eye(3)[:, :1], jnp.eye(3)[:, 1:2], "nope")
+
+
+@pytest.mark.parametrize("kind", ["identity", "diagonal", "dense", "csr"])
+def test_numpy_backend_matches_cdist(snaps, kind):
+    # the host (BLAS) path against the same independent reference as the JAX path above
+    x, y, rng = snaps
+    n = x.shape[1]
+    if kind == "identity":
+        W, weights = np.eye(n), None
+    elif kind == "diagonal":
+        w = rng.random(n) + 0.5
+        W, weights = np.diag(w), jnp.asarray(w)
+    else:
+        W = _spd(rng, n)
+        weights = jnp.asarray(W) if kind == "dense" else linalg.CSRMatrix.from_scipy(
+            sps.csr_matrix(W))
+    L = np.linalg.cholesky(W)
+    for yy in (y, None):
+        refs = _references(x, x if yy is None else yy, L)
+        for cls, ref in zip([rom.Euclidean, rom.Sine, rom.OneMinusCos], refs):
+            D = rom.pairwise(cls(weights), x, yy, tile_size=4, backend="numpy")
+            assert isinstance(D, jax.Array) and D.dtype == jnp.float64
+            D = np.asarray(D)
+            if yy is None:  # exactly symmetric, zero diagonal (cdist's is ~1e-8)
+                np.fill_diagonal(ref, 0)
+                np.testing.assert_array_equal(D, D.T)
+                assert np.all(np.diag(D) == 0)
+            np.testing.assert_allclose(D, ref, atol=1e-7, err_msg=cls.__name__)
+
+
+def test_backends_agree_and_auto():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((19, 7))
+    d = rom.Sine(jnp.asarray(rng.random(7) + 0.5))
+    Dh = rom.pairwise(d, x, backend="numpy")
+    Dj = rom.pairwise(d, jnp.asarray(x), tile_size=4, backend="jax")
+    np.testing.assert_allclose(np.asarray(Dh), np.asarray(Dj), rtol=0, atol=1e-13)
+    # "auto": the host path for a numpy input, the JAX one under jit
+    np.testing.assert_array_equal(np.asarray(rom.pairwise(d, x)), np.asarray(Dh))
+    Dt = jax.jit(lambda a: rom.pairwise(d, a, tile_size=4))(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(Dt), np.asarray(Dh), rtol=0, atol=1e-13)
+
+
+def test_numpy_backend_float32_and_bad_backend(float32):
+    x = np.random.default_rng(2).standard_normal((15, 6))
+    D = rom.pairwise(rom.Sine(), x.astype(np.float32), backend="numpy")
+    assert D.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(D), np.asarray(rom.pairwise(
+        rom.Sine(), jnp.asarray(x, jnp.float32), backend="jax")), atol=1e-5)
+    with pytest.raises(ValueError, match="backend"):
+        rom.pairwise(rom.Sine(), x, backend="blas")

@@ -18,4 +18,10 @@ def test_rom_local_bench_quick(tmp_path):
     rows = {r["case"]: r for r in d["rows"]}
     assert rows["k-medoids sine (pdekit)"]["accuracy"] == 1.0
     assert rows["k-means euclidean (pdekit)"]["accuracy"] < 0.9
-    assert d["online"]["classifier batch"] < d["online"]["nearest medoid batch"]
+    o = d["online"]
+    # (at this tiny size the medoid table is small: no cost ordering is asserted)
+    for b in ("jax", "numpy"):
+        for dt in ("float64", "float32"):
+            for route in ("classifier", "nearest medoid"):
+                assert o[f"{route} single {b} {dt} cpu"] > 0 and o[f"{route} batch {b} {dt}"] > 0
+    assert o["sweep"]["picked"]["width"] in (8, 16, 32, 64)

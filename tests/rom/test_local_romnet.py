@@ -116,3 +116,24 @@ def test_compiled_routers_match_methods(pipeline):
         rom.classifier_router(lb)
     with pytest.raises(ValueError, match="LocalBases"):
         rom.medoid_router(clf)
+
+
+def test_routers_all_backends_and_dtypes_agree(pipeline):
+    p, mte, Y, lb, clf, _, _ = pipeline
+    f = p.features(mte)
+    ref = np.asarray(clf.predict(f))
+    ref_m = np.asarray(lb.route_nearest(Y))
+    # (jax, float64) is test_compiled_routers_match_methods
+    for backend, dt in (("jax", jnp.float32), ("numpy", None), ("numpy", jnp.float32)):
+        rc = rom.classifier_router(clf, dtype=dt, backend=backend)
+        rm = rom.medoid_router(lb, dtype=dt, backend=backend)
+        arg = (lambda a: np.asarray(a)) if backend == "numpy" else (lambda a: a)
+        agree = np.mean(np.asarray(rc(arg(f))) == ref)
+        assert agree == 1.0 if dt is None else agree >= 0.99, (backend, dt, agree)
+        assert int(rc(arg(f[3]))) == ref[3] or dt is not None
+        assert np.mean(np.asarray(rm(arg(Y))) == ref_m) >= (1.0 if dt is None else 0.99)
+        assert int(rm(arg(Y[5]))) == ref_m[5] or dt is not None
+    with pytest.raises(ValueError, match="backend"):
+        rom.classifier_router(clf, backend="torch")
+    with pytest.raises(ValueError, match="dtype"):
+        rom.medoid_router(lb, dtype=np.int32)
