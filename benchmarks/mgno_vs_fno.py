@@ -1,0 +1,200 @@
+"""MgNO's test error relative to FNO's on one Darcy data set and budget (issue #13's target).
+
+The MgNO paper (He, Liu, Xu, ICLR 2024) reports MgNO 0.34e-2 test relative L2 on rough Darcy
+against FNO's ~1e-2 class (ratio ~0.34) after 500 epochs. This script trains both models with
+``pdekit compare`` under the same data, epochs and seed, for two recipes, and reports the ratio:
+
+- ``mgno_code``: the reference MgNO code's Darcy recipe (xlliu2017/MgNO ``darcy.py``): relative
+  H1 training loss, Adam with weight decay 1e-4 (an L2 penalty on the gradient), one-cycle
+  schedule (lr/2 -> 5e-4 over 20 %% of the steps -> lr/200, cosine), batch 8, per-channel
+  (scalar) normalisers;
+- ``fno_paper``: the FNO paper's Darcy recipe (Li et al. 2021): relative L2 loss, Adam 1e-3 with
+  weight decay 1e-4, the rate halved every budget/5 epochs (100 of 500), batch 20, pointwise
+  normalisers, and the FNO code's zero domain padding for non-periodic Darcy (9 points on 85^2;
+  here 1/8 of the grid: 4 points on 32^2).
+
+Both models run under ``mgno_code``; FNO also runs under ``fno_paper`` so that the ratio can be
+taken against FNO's better recipe. Data: ``pdekit datagen darcy`` with the rough GRF
+(``tau=5``, alpha 2, coefficient 12/3 thresholded, ``f = 1``, ``u = 0`` on the boundary; the
+reference code's rough set is ``darcy_alpha2_tau5``), made if missing.
+
+Each run is its own ``pdekit compare`` folder ``OUT/<recipe>_s<seed>_<model>/``: a finished run
+(``compare.json``) is reused, an interrupted one resumes from its checkpoints. ``--only`` picks
+runs, so several processes can share the matrix. At the end (or with ``--report``) it writes
+``OUT/mgno_vs_fno.json`` (final errors, ratios per seed and recipe, ratio against epochs) and
+``OUT/mgno_vs_fno.png`` (test relative L2 against epochs of every run, and the ratio).
+
+    python benchmarks/mgno_vs_fno.py --out OUT [--epochs 50] [--seeds 0,1] [--n-train 1000]
+        [--n-test 128] [--resolution 32] [--only mgno_code/mgno/0,...] [--report]
+
+Errors do not depend on machine load, so this is not run under the benchmark lock (nice 19);
+seconds per epoch in the output are then indicative only.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+RECIPES = {
+    "mgno_code": ["--loss", "h1", "--schedule", "onecycle", "--lr", "5e-4", "--weight-decay",
+                  "1e-4", "--batch-size", "8", "--normalizer", "channel"],
+    "fno_paper": ["--loss", "l2", "--schedule", "step", "--lr", "1e-3", "--weight-decay", "1e-4",
+                  "--batch-size", "20", "--normalizer", "pointwise", "--padding", "0.125"],
+}
+MATRIX = [("mgno_code", "mgno"), ("mgno_code", "fno"), ("fno_paper", "fno")]
+
+
+def run_dir(out: Path, recipe: str, model: str, seed: int) -> Path:
+    return out / f"{recipe}_s{seed}_{model}"
+
+
+def ensure_data(path: Path, n: int, resolution: int) -> Path:
+    """The rough Darcy file (made with pdekit.data.generate if missing; resumable)."""
+    from pdekit.data import generate
+
+    return generate("darcy", path, n=n, resolution=resolution, seed=1, tau=5.0, progress=True)
+
+
+def train_one(data: Path, out: Path, recipe: str, model: str, seed: int, args) -> dict:
+    """One ``pdekit compare`` run (reused when finished, resumed when interrupted)."""
+    from pdekit.cli import main
+
+    d = run_dir(out, recipe, model, seed)
+    if (d / "compare.json").exists():
+        return json.loads((d / "compare.json").read_text())
+    argv = ["compare", "--data", str(data), "--models", model, "--budget", str(args.epochs),
+            "--n-train", str(args.n_train), "--n-test", str(args.n_test), "--seed", str(seed),
+            "--eval-every", str(args.eval_every), "--out", str(d), *RECIPES[recipe]]
+    if (d / "checkpoints" / model / "checkpoint.json").exists():
+        argv.append("--resume")
+    if main(argv) != 0:
+        raise SystemExit(f"pdekit compare failed for {d.name}")
+    return json.loads((d / "compare.json").read_text())
+
+
+def summarise(out: Path) -> dict:
+    """Final errors and MgNO/FNO ratios of every finished run under `out`."""
+    runs = {}
+    for f in sorted(out.glob("*_s*_*/compare.json")):
+        m = re.fullmatch(r"(.+)_s(\d+)_(\w+)", f.parent.name)
+        if m is None:
+            continue
+        recipe, seed, model = m.groups()
+        res = json.loads(f.read_text())
+        h = res["history"][model]
+        runs[(recipe, model, int(seed))] = {
+            "test_rel_l2": res["models"][model]["test_rel_l2"],
+            "test_rel_h1": res["models"][model]["test_rel_h1"],
+            "n_params": res["models"][model]["n_params"],
+            "s_per_epoch": res["models"][model]["s_per_epoch"],
+            "epochs": res["budget_epochs"], "n_train": res["n_train"], "n_test": res["n_test"],
+            "curve": [(e, v) for e, v in zip(h["epoch"], h["test_rel_l2"]) if v is not None],
+        }
+    ratios = []
+    for (recipe, model, seed), r in runs.items():
+        if model != "mgno":
+            continue
+        for fno_recipe in RECIPES:
+            f = runs.get((fno_recipe, "fno", seed))
+            if f is None or f["epochs"] != r["epochs"]:
+                continue
+            fc = dict(f["curve"])
+            ratios.append({
+                "seed": seed, "mgno_recipe": recipe, "fno_recipe": fno_recipe,
+                "epochs": r["epochs"], "l2_ratio": r["test_rel_l2"] / f["test_rel_l2"],
+                "h1_ratio": r["test_rel_h1"] / f["test_rel_h1"],
+                "ratio_vs_epoch": [(e, v / fc[e]) for e, v in r["curve"] if e in fc]})
+    return {"runs": [{"recipe": k[0], "model": k[1], "seed": k[2], **v}
+                     for k, v in runs.items()], "ratios": ratios, "paper_ratio": 0.34}
+
+
+def figure(summary: dict):
+    """Test relative L2 against epochs of every run (left) and MgNO/FNO (right), as a Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    style = {"mgno": "-", "fno": "--"}
+    colours = {}
+    for r in summary["runs"]:
+        key = (r["recipe"], r["model"])
+        c = colours.setdefault(key, f"C{len(colours)}")
+        e, v = zip(*r["curve"]) if r["curve"] else ((), ())
+        a.semilogy(e, v, style.get(r["model"], ":"), color=c, lw=1.2,
+                   label=f"{r['model']} ({r['recipe']}, seed {r['seed']}): {v[-1]:.2e}"
+                   if v else None)
+    a.set_xlabel("epoch")
+    a.set_ylabel("test relative L2")
+    a.grid(True, which="both", alpha=0.3)
+    a.legend(fontsize=7)
+    for j, q in enumerate(summary["ratios"]):
+        if q["ratio_vs_epoch"]:
+            e, v = zip(*q["ratio_vs_epoch"])
+            b.plot(e, v, "-", color=f"C{j}", lw=1.2,
+                   label=f"MgNO ({q['mgno_recipe']}) / FNO ({q['fno_recipe']}), seed "
+                   f"{q['seed']}: {q['l2_ratio']:.2f}")
+    b.axhline(summary["paper_ratio"], color="k", ls=":", lw=1, label="paper (500 epochs): 0.34")
+    b.set_xlabel("epoch")
+    b.set_ylabel("MgNO / FNO test relative L2")
+    b.set_ylim(0, None)
+    b.grid(True, alpha=0.3)
+    b.legend(fontsize=7)
+    n = summary["runs"][0] if summary["runs"] else {}
+    fig.suptitle(f"Rough Darcy: {n.get('n_train')} train / {n.get('n_test')} test samples, "
+                 f"{n.get('epochs')} epochs; same data, budget and seed for both models",
+                 fontsize=10)
+    return fig
+
+
+def main(argv=None):
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", required=True, help="folder of the runs and the report")
+    p.add_argument("--data", default=None, help="Darcy file (default OUT/darcy_rough.h5, made "
+                   "if missing)")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--seeds", default="0", help="comma-separated seeds")
+    p.add_argument("--n-train", type=int, default=1000)
+    p.add_argument("--n-test", type=int, default=128)
+    p.add_argument("--resolution", type=int, default=32)
+    p.add_argument("--eval-every", type=int, default=2)
+    p.add_argument("--only", default=None, help="comma-separated RECIPE/MODEL/SEED runs")
+    p.add_argument("--report", action="store_true", help="only summarise finished runs")
+    args = p.parse_args(argv)
+    if args.epochs < 1 or args.n_train < 1 or args.n_test < 1 or args.eval_every < 1:
+        raise SystemExit("--epochs, --n-train, --n-test and --eval-every must be >= 1")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        data = Path(args.data) if args.data else out / "darcy_rough.h5"
+        if not data.exists():
+            ensure_data(data, args.n_train + args.n_test, args.resolution)
+        seeds = [int(s) for s in args.seeds.split(",")]
+        todo = [(r, m, s) for s in seeds for r, m in MATRIX]
+        if args.only:
+            want = {tuple(t.split("/")) for t in args.only.split(",")}
+            todo = [t for t in todo if (t[0], t[1], str(t[2])) in want]
+            if not todo:
+                raise SystemExit(f"--only {args.only!r} matches no run of {MATRIX} x {seeds}")
+        for recipe, model, seed in todo:
+            train_one(data, out, recipe, model, seed, args)
+    summary = summarise(out)
+    (out / "mgno_vs_fno.json").write_text(json.dumps(summary, indent=1) + "\n")
+    fig = figure(summary)
+    fig.savefig(out / "mgno_vs_fno.png", dpi=110)
+    print(f"{'recipe':10s} {'model':5s} {'seed':>4s} {'epochs':>6s} {'rel L2':>9s} "
+          f"{'rel H1':>9s} {'params':>9s}")
+    for r in summary["runs"]:
+        print(f"{r['recipe']:10s} {r['model']:5s} {r['seed']:4d} {r['epochs']:6d} "
+              f"{r['test_rel_l2']:9.3e} {r['test_rel_h1']:9.3e} {r['n_params']:9d}")
+    for q in summary["ratios"]:
+        print(f"MgNO ({q['mgno_recipe']}) / FNO ({q['fno_recipe']}), seed {q['seed']}: "
+              f"L2 {q['l2_ratio']:.3f}, H1 {q['h1_ratio']:.3f} (paper 0.34)")
+    print(f"wrote {out / 'mgno_vs_fno.json'}, {out / 'mgno_vs_fno.png'}")
+    return summary
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    main()
