@@ -22,7 +22,8 @@ Each run is its own ``pdekit compare`` folder ``OUT/<recipe>_s<seed>_<model>/``:
 (``compare.json``) is reused, an interrupted one resumes from its checkpoints. ``--only`` picks
 runs, so several processes can share the matrix. At the end (or with ``--report``) it writes
 ``OUT/mgno_vs_fno.json`` (final errors, ratios per seed and recipe, ratio against epochs) and
-``OUT/mgno_vs_fno.png`` (test relative L2 against epochs of every run, and the ratio).
+``OUT/mgno_vs_fno.png`` (test relative L2 against epochs of every run, and the ratio) and
+``OUT/mgno_vs_fno_sample.png`` (every seed-0 model on test sample 0).
 
     python benchmarks/mgno_vs_fno.py --out OUT [--epochs 50] [--seeds 0,1] [--n-train 1000]
         [--n-test 128] [--resolution 32] [--only mgno_code/mgno/0,...] [--report]
@@ -74,23 +75,33 @@ def train_one(data: Path, out: Path, recipe: str, model: str, seed: int, args) -
 
 
 def summarise(out: Path) -> dict:
-    """Final errors and MgNO/FNO ratios of every finished run under `out`."""
+    """Errors and MgNO/FNO ratios of every run under `out`. A finished run (``compare.json``)
+    gives its final test errors; an unfinished one (``finished: False``) its learning curve so
+    far (from the checkpoint's ``metrics.json``), and its ratio is taken at the last epoch both
+    models reached (mid-schedule, so not the final figure)."""
     runs = {}
-    for f in sorted(out.glob("*_s*_*/compare.json")):
-        m = re.fullmatch(r"(.+)_s(\d+)_(\w+)", f.parent.name)
+    for d in sorted(p for p in out.glob("*_s*_*") if p.is_dir()):
+        m = re.fullmatch(r"(.+)_s(\d+)_(\w+)", d.name)
         if m is None:
             continue
         recipe, seed, model = m.groups()
-        res = json.loads(f.read_text())
-        h = res["history"][model]
-        runs[(recipe, model, int(seed))] = {
-            "test_rel_l2": res["models"][model]["test_rel_l2"],
-            "test_rel_h1": res["models"][model]["test_rel_h1"],
-            "n_params": res["models"][model]["n_params"],
-            "s_per_epoch": res["models"][model]["s_per_epoch"],
-            "epochs": res["budget_epochs"], "n_train": res["n_train"], "n_test": res["n_test"],
-            "curve": [(e, v) for e, v in zip(h["epoch"], h["test_rel_l2"]) if v is not None],
-        }
+        if (d / "compare.json").exists():
+            res = json.loads((d / "compare.json").read_text())
+            h, row = res["history"][model], res["models"][model]
+            info = {"finished": True, "test_rel_l2": row["test_rel_l2"],
+                    "test_rel_h1": row["test_rel_h1"], "n_params": row["n_params"],
+                    "s_per_epoch": row["s_per_epoch"], "epochs": res["budget_epochs"],
+                    "n_train": res["n_train"], "n_test": res["n_test"]}
+        elif (d / "checkpoints" / model / "metrics.json").exists():
+            h = json.loads((d / "checkpoints" / model / "metrics.json").read_text())
+            h["test_rel_l2"] = [None if v != v else v for v in h["test_rel_l2"]]  # NaN
+            header = json.loads((d / "checkpoints" / model / "checkpoint.json").read_text())
+            info = {"finished": False, "epochs": header["state"]["epochs"],
+                    "epochs_done": h["epoch"][-1] if h["epoch"] else 0}
+        else:
+            continue
+        info["curve"] = [(e, v) for e, v in zip(h["epoch"], h["test_rel_l2"]) if v is not None]
+        runs[(recipe, model, int(seed))] = info
     ratios = []
     for (recipe, model, seed), r in runs.items():
         if model != "mgno":
@@ -100,11 +111,18 @@ def summarise(out: Path) -> dict:
             if f is None or f["epochs"] != r["epochs"]:
                 continue
             fc = dict(f["curve"])
-            ratios.append({
-                "seed": seed, "mgno_recipe": recipe, "fno_recipe": fno_recipe,
-                "epochs": r["epochs"], "l2_ratio": r["test_rel_l2"] / f["test_rel_l2"],
-                "h1_ratio": r["test_rel_h1"] / f["test_rel_h1"],
-                "ratio_vs_epoch": [(e, v / fc[e]) for e, v in r["curve"] if e in fc]})
+            vs = [(e, v / fc[e]) for e, v in r["curve"] if e in fc]
+            q = {"seed": seed, "mgno_recipe": recipe, "fno_recipe": fno_recipe,
+                 "epochs": r["epochs"], "finished": r["finished"] and f["finished"],
+                 "ratio_vs_epoch": vs}
+            if q["finished"]:
+                q["l2_ratio"] = r["test_rel_l2"] / f["test_rel_l2"]
+                q["h1_ratio"] = r["test_rel_h1"] / f["test_rel_h1"]
+            elif vs:
+                q["at_epoch"], q["l2_ratio"] = vs[-1]
+            else:
+                continue
+            ratios.append(q)
     return {"runs": [{"recipe": k[0], "model": k[1], "seed": k[2], **v}
                      for k, v in runs.items()], "ratios": ratios, "paper_ratio": 0.34}
 
@@ -121,8 +139,8 @@ def figure(summary: dict):
         c = colours.setdefault(key, f"C{len(colours)}")
         e, v = zip(*r["curve"]) if r["curve"] else ((), ())
         a.semilogy(e, v, style.get(r["model"], ":"), color=c, lw=1.2,
-                   label=f"{r['model']} ({r['recipe']}, seed {r['seed']}): {v[-1]:.2e}"
-                   if v else None)
+                   label=(f"{r['model']} ({r['recipe']}, seed {r['seed']}): {v[-1]:.2e}"
+                          + ("" if r["finished"] else " (unfinished)")) if v else None)
     a.set_xlabel("epoch")
     a.set_ylabel("test relative L2")
     a.grid(True, which="both", alpha=0.3)
@@ -132,7 +150,7 @@ def figure(summary: dict):
             e, v = zip(*q["ratio_vs_epoch"])
             b.plot(e, v, "-", color=f"C{j}", lw=1.2,
                    label=f"MgNO ({q['mgno_recipe']}) / FNO ({q['fno_recipe']}), seed "
-                   f"{q['seed']}: {q['l2_ratio']:.2f}")
+                   f"{q['seed']}: {q['l2_ratio']:.2f}" + ("" if q["finished"] else " so far"))
     b.axhline(summary["paper_ratio"], color="k", ls=":", lw=1, label="paper (500 epochs): 0.34")
     b.set_xlabel("epoch")
     b.set_ylabel("MgNO / FNO test relative L2")
@@ -143,6 +161,36 @@ def figure(summary: dict):
     fig.suptitle(f"Rough Darcy: {n.get('n_train')} train / {n.get('n_test')} test samples, "
                  f"{n.get('epochs')} epochs; same data, budget and seed for both models",
                  fontsize=10)
+    return fig
+
+
+def sample_figure(out: Path, seed: int = 0):
+    """Input, truth, each seed-`seed` model's prediction and |error| on test sample 0 (the
+    ``pdekit compare`` figure of the saved models), or None when no run has finished."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from pdekit.cli._compare import compare_figure
+    from pdekit.data import Dataset
+    from pdekit.operators import load_model
+
+    preds, xt, yt, res = {}, None, None, None
+    for recipe, model in MATRIX:
+        d = run_dir(out, recipe, model, seed)
+        if not (d / "compare.json").exists():
+            continue
+        res = json.loads((d / "compare.json").read_text())
+        if xt is None:
+            _, test = Dataset(res["data"]).split(res["n_train"], res["n_test"])
+            xt, yt = test.arrays()
+        m, _ = load_model(d / model)
+        preds[f"{model} ({recipe})"] = np.asarray(jax.vmap(m)(jnp.asarray(xt[:1])))[0]
+    if not preds:
+        return None
+    fig = compare_figure(xt[0], yt[0], preds)
+    fig.suptitle(f"Rough Darcy {xt.shape[-1]}²: {res['n_train']} training samples, "
+                 f"{res['budget_epochs']} epochs (test sample 0; relative L2 in titles)")
     return fig
 
 
@@ -183,15 +231,26 @@ def main(argv=None):
     (out / "mgno_vs_fno.json").write_text(json.dumps(summary, indent=1) + "\n")
     fig = figure(summary)
     fig.savefig(out / "mgno_vs_fno.png", dpi=110)
+    fig = sample_figure(out)
+    if fig is not None:
+        fig.savefig(out / "mgno_vs_fno_sample.png", dpi=100)
     print(f"{'recipe':10s} {'model':5s} {'seed':>4s} {'epochs':>6s} {'rel L2':>9s} "
           f"{'rel H1':>9s} {'params':>9s}")
     for r in summary["runs"]:
-        print(f"{r['recipe']:10s} {r['model']:5s} {r['seed']:4d} {r['epochs']:6d} "
-              f"{r['test_rel_l2']:9.3e} {r['test_rel_h1']:9.3e} {r['n_params']:9d}")
+        if r["finished"]:
+            print(f"{r['recipe']:10s} {r['model']:5s} {r['seed']:4d} {r['epochs']:6d} "
+                  f"{r['test_rel_l2']:9.3e} {r['test_rel_h1']:9.3e} {r['n_params']:9d}")
+        else:
+            print(f"{r['recipe']:10s} {r['model']:5s} {r['seed']:4d} {r['epochs']:6d} "
+                  f"unfinished: epoch {r['epochs_done']}, test rel L2 "
+                  f"{r['curve'][-1][1] if r['curve'] else float('nan'):.3e}")
     for q in summary["ratios"]:
+        what = (f"L2 {q['l2_ratio']:.3f}, H1 {q['h1_ratio']:.3f}" if q["finished"] else
+                f"L2 {q['l2_ratio']:.3f} at epoch {q['at_epoch']} (unfinished)")
         print(f"MgNO ({q['mgno_recipe']}) / FNO ({q['fno_recipe']}), seed {q['seed']}: "
-              f"L2 {q['l2_ratio']:.3f}, H1 {q['h1_ratio']:.3f} (paper 0.34)")
-    print(f"wrote {out / 'mgno_vs_fno.json'}, {out / 'mgno_vs_fno.png'}")
+              f"{what} (paper 0.34)")
+    print(f"wrote {out / 'mgno_vs_fno.json'}, {out / 'mgno_vs_fno.png'}, "
+          f"{out / 'mgno_vs_fno_sample.png'}")
     return summary
 
 

@@ -138,3 +138,4 @@ def test_mgno_vs_fno_benchmark_script(tmp_path):
         ("mgno_code", "mgno_code"), ("mgno_code", "fno_paper")}
     assert all(q["l2_ratio"] > 0 for q in s["ratios"])
     assert (tmp_path / "mgno_vs_fno.png").stat().st_size > 10_000
+    assert (tmp_path / "mgno_vs_fno_sample.png").stat().st_size > 10_000
