@@ -145,10 +145,10 @@ def figure(summary: dict):
     a.set_ylabel("test relative L2")
     a.grid(True, which="both", alpha=0.3)
     a.legend(fontsize=7)
-    for j, q in enumerate(summary["ratios"]):
+    for q in summary["ratios"]:  # coloured as the FNO run it divides by
         if q["ratio_vs_epoch"]:
             e, v = zip(*q["ratio_vs_epoch"])
-            b.plot(e, v, "-", color=f"C{j}", lw=1.2,
+            b.plot(e, v, "-", color=colours.get((q["fno_recipe"], "fno"), "k"), lw=1.2,
                    label=f"MgNO ({q['mgno_recipe']}) / FNO ({q['fno_recipe']}), seed "
                    f"{q['seed']}: {q['l2_ratio']:.2f}" + ("" if q["finished"] else " so far"))
     b.axhline(summary["paper_ratio"], color="k", ls=":", lw=1, label="paper (500 epochs): 0.34")
@@ -157,10 +157,11 @@ def figure(summary: dict):
     b.set_ylim(0, None)
     b.grid(True, alpha=0.3)
     b.legend(fontsize=7)
-    n = summary["runs"][0] if summary["runs"] else {}
-    fig.suptitle(f"Rough Darcy: {n.get('n_train')} train / {n.get('n_test')} test samples, "
-                 f"{n.get('epochs')} epochs; same data, budget and seed for both models",
-                 fontsize=10)
+    n = next((r for r in summary["runs"] if r["finished"]), None)
+    size = f"{n['n_train']} train / {n['n_test']} test samples, " if n else ""
+    epochs = sorted({r["epochs"] for r in summary["runs"]})
+    fig.suptitle(f"Rough Darcy: {size}{'/'.join(map(str, epochs))} epochs; the same data, "
+                 "budget and seed for both models", fontsize=10)
     return fig
 
 
