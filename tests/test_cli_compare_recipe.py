@@ -135,7 +135,7 @@ def test_mgno_vs_fno_benchmark_script(tmp_path):
                           "--n-test", "4", "--resolution", "8", "--eval-every", "1"])
     assert {(r["recipe"], r["model"]) for r in s["runs"]} == set(mgno_vs_fno.MATRIX)
     assert {(q["mgno_recipe"], q["fno_recipe"]) for q in s["ratios"]} == {
-        ("mgno_code", "mgno_code"), ("mgno_code", "fno_paper")}
+        (a, b) for a in mgno_vs_fno.RECIPES for b in mgno_vs_fno.RECIPES}
     assert all(q["l2_ratio"] > 0 for q in s["ratios"])
     assert (tmp_path / "mgno_vs_fno.png").stat().st_size > 10_000
     assert (tmp_path / "mgno_vs_fno_sample.png").stat().st_size > 10_000
