@@ -47,6 +47,15 @@ RECIPES = {
 MATRIX = [("mgno_code", "mgno"), ("mgno_code", "fno"), ("fno_paper", "fno"), ("fno_paper", "mgno")]
 
 
+def recipe_flags(recipe: str, model: str) -> list[str]:
+    """The `pdekit compare` flags of `recipe` for `model` (FNO's domain padding only for FNO)."""
+    flags = list(RECIPES[recipe])
+    if model != "fno" and "--padding" in flags:
+        i = flags.index("--padding")
+        del flags[i:i + 2]
+    return flags
+
+
 def run_dir(out: Path, recipe: str, model: str, seed: int) -> Path:
     return out / f"{recipe}_s{seed}_{model}"
 
@@ -67,7 +76,7 @@ def train_one(data: Path, out: Path, recipe: str, model: str, seed: int, args) -
         return json.loads((d / "compare.json").read_text())
     argv = ["compare", "--data", str(data), "--models", model, "--budget", str(args.epochs),
             "--n-train", str(args.n_train), "--n-test", str(args.n_test), "--seed", str(seed),
-            "--eval-every", str(args.eval_every), "--out", str(d), *RECIPES[recipe]]
+            "--eval-every", str(args.eval_every), "--out", str(d), *recipe_flags(recipe, model)]
     if (d / "checkpoints" / model / "checkpoint.json").exists():
         argv.append("--resume")
     if main(argv) != 0:
