@@ -61,12 +61,18 @@ def test_onecycle_and_step_schedules_match_their_definitions():
 
 def test_weight_decay_is_an_l2_penalty_on_the_gradient():
     opt = make_optimizer(_args(weight_decay=0.1), 1)
+    # the same as Adam on the gradient 0.1 p (PyTorch Adam's weight_decay)
+    ref = optax.adam(optax.cosine_decay_schedule(1e-3, 10, alpha=1e-2))
     p = jnp.asarray([2.0, -3.0])
-    with jax.numpy_dtype_promotion("standard"):
+
+    @jax.jit
+    def both(p):
         u, _ = opt.update(jnp.zeros(2), opt.init(p), p)
-        # the same as Adam on the gradient 0.1 p (PyTorch Adam's weight_decay)
-        ref = optax.adam(optax.cosine_decay_schedule(1e-3, 10, alpha=1e-2))
         r, _ = ref.update(0.1 * p, ref.init(p), p)
+        return u, r
+
+    with jax.numpy_dtype_promotion("standard"):
+        u, r = both(p)
     np.testing.assert_allclose(u, r, rtol=1e-6)
     assert np.all(np.sign(u) == -np.sign(p))
 
