@@ -155,10 +155,12 @@ def figure(summary: dict):
     a.set_ylabel("test relative L2")
     a.grid(True, which="both", alpha=0.3)
     a.legend(fontsize=7)
-    for q in summary["ratios"]:  # coloured as the FNO run it divides by
+    for q in summary["ratios"]:  # coloured as the FNO run it divides by; line: MgNO's recipe
         if q["ratio_vs_epoch"]:
             e, v = zip(*q["ratio_vs_epoch"])
-            b.plot(e, v, "-", color=colours.get((q["fno_recipe"], "fno"), "k"), lw=1.2,
+            ls = "-" if q["mgno_recipe"] == "mgno_code" else ":"  # marker: seed
+            b.plot(e, v, ls, marker="os^v"[q["seed"] % 4], ms=3,
+                   color=colours.get((q["fno_recipe"], "fno"), "k"), lw=1.2,
                    label=f"MgNO ({q['mgno_recipe']}) / FNO ({q['fno_recipe']}), seed "
                    f"{q['seed']}: {q['l2_ratio']:.2f}" + ("" if q["finished"] else " so far"))
     b.axhline(summary["paper_ratio"], color="k", ls=":", lw=1, label="paper (500 epochs): 0.34")
