@@ -7,7 +7,7 @@ import numpy as np
 import optax
 import pytest
 
-from pdekit.operators import FNO, TFNO, TuckerWeights, model_config
+from pdekit.operators import FNO, TFNO, MgNO, TuckerWeights, model_config
 from pdekit.training import (
     Normalized,
     Normalizer,
@@ -147,6 +147,11 @@ def test_resolve_microbatch(data):
     # the lifting's 64 hidden channels: 64 * 64**2 float64 = 2 MiB per sample
     assert resolve_microbatch("auto", big, grid, 16) == 1
     assert resolve_microbatch("auto", big, grid, 16, backend="gpu") is None
+    # a model with convolutions keeps whole batches under "auto" (XLA:CPU's convolution
+    # gradients are slow inside the scan), an explicit size still splits it
+    conv = MgNO(1, 1, width=8, num_layers=1, levels=2, key=jax.random.key(0))
+    assert resolve_microbatch("auto", conv, grid, 16) is None
+    assert resolve_microbatch(4, conv, grid, 16) == 4
     for bad, match in (("fast", "'auto'"), (0, ">= 1"), (5, "divide the per-device batch 16")):
         with pytest.raises(ValueError, match="microbatch"):
             resolve_microbatch(bad, tiny, train, 16)
