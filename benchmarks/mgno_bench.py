@@ -26,10 +26,11 @@ from _harness import machine_info, pin_threads, run_peer, threads_summary, versi
 
 def pdekit_epoch_time(n, resolution, batch_size, epochs, microbatch=None):
     """Epoch timing of pdekit MgNO; `microbatch` k: the batch's gradient is accumulated over
-    ``batch_size / k`` micro-batches of k samples by a ``lax.scan`` in one compiled step (as
-    ``pdekit.training.fit(microbatch=k)`` does). Same loss, same gradient up to round-off,
-    same Adam step: only the order of the work changes, so each convolution's working set
-    (k x 24 x 64^2 floats) stays in cache."""
+    ``batch_size / k`` micro-batches of k samples in one compiled step (unrolled, not a
+    ``lax.scan``: XLA-CPU does not route the gradient convolutions inside a while-loop body
+    to YNNPACK, and a scanned MgNO step ran 12x slower; docs/mgno_deeponet.md). Same loss, same
+    gradient up to round-off, same Adam step: only the order of the work changes, so each
+    convolution's working set (k x 24 x 64^2 floats) stays in cache."""
     import equinox as eqx
     import jax
     import jax.numpy as jnp
@@ -56,16 +57,9 @@ def pdekit_epoch_time(n, resolution, batch_size, epochs, microbatch=None):
 
     @eqx.filter_jit(donate="all-except-first")
     def step(m, s, xb, yb):
-        params, static = eqx.partition(m, eqx.is_inexact_array)
-        if k == batch_size:
-            g = eqx.filter_grad(loss)(m, xb, yb)
-        else:
-            def body(acc, xy):
-                gi = eqx.filter_grad(loss)(eqx.combine(params, static), *xy)
-                return jax.tree.map(jnp.add, acc, gi), None
-
-            chunks = [a.reshape((batch_size // k, k) + a.shape[1:]) for a in (xb, yb)]
-            g, _ = jax.lax.scan(body, jax.tree.map(jnp.zeros_like, params), tuple(chunks))
+        gs = [eqx.filter_grad(loss)(m, xb[i:i + k], yb[i:i + k])
+              for i in range(0, batch_size, k)]
+        g = jax.tree.map(lambda *a: sum(a[1:], a[0]), *gs)
         upd, s = opt.update(g, s, eqx.filter(m, eqx.is_inexact_array))
         return eqx.apply_updates(m, upd), s
 
@@ -109,8 +103,8 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--microbatch", type=int, default=4,
-                   help="samples per micro-batch of pdekit's step (gradient accumulation by "
-                   "lax.scan); the whole-batch step is timed too")
+                   help="samples per micro-batch of pdekit's step (gradient accumulation, "
+                   "unrolled); the whole-batch step is timed too")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     p.add_argument("--skip-peer", action="store_true")
     p.add_argument("--out", default="-")

@@ -6,7 +6,6 @@ prolongation) and ``W`` a 1x1 linear map. Boundary conditions enter through the 
 every stencil: zeros (Dirichlet), reflect (Neumann) or circular (periodic).
 """
 
-import functools
 import itertools
 import json
 import math
@@ -56,58 +55,18 @@ def _pad_cl(x, width: int, padding: str):
     return jnp.pad(x, cfg, mode=_PAD_MODE[padding])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv(x, k, stride: int, pad: int):
-    # channels-last x (N, *s, Ci), kernel (*k, Ci, Co), `pad` zeros on every side
-    d = x.ndim - 2
-    return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
-                                        dimension_numbers=_DIMS[d])
-
-
-def _conv_fwd(x, k, stride, pad):
-    return _conv(x, k, stride, pad), (x, k)
-
-
-def _conv_bwd(stride, pad, res, g):
-    # Both cotangents written as *forward* convolutions in the layout XLA-CPU hands to
-    # YNNPACK. XLA's own transpose rules compute the same thing (bit-identical outside
-    # loops), but inside a while-loop body (a `lax.scan` over micro-batches, as
-    # `pdekit.training.fit(microbatch=...)` runs) its input- and kernel-gradient
-    # convolutions fell back to a generic loop emitter, 10-37x slower (a 3x3 kernel
-    # gradient at 64^2, 24 channels: 1.08 s against 31 ms; docs/mgno_deeponet.md).
-    x, k = res
-    d = x.ndim - 2
-    ks, n_in, n_out = k.shape[:d], x.shape[1:-1], g.shape[1:-1]
-    span = [(m - 1) * stride + 1 for m in n_out]  # extent of g once stride-dilated
-    # input gradient: the stride-dilated g correlated with the flipped, in/out-swapped kernel
-    kt = jnp.swapaxes(jnp.flip(k, tuple(range(d))), -1, -2)
-    dx = jax.lax.conv_general_dilated(
-        g, kt, (1,) * d,
-        [(n - 1 - pad, L - sp + pad) for n, L, sp in zip(ks, n_in, span)],
-        lhs_dilation=(stride,) * d, dimension_numbers=_DIMS[d])
-    # kernel gradient dk[a, i, o] = sum_{n, p} x_pad[n, s p + a, i] g[n, p, o]: a forward
-    # convolution with batch i and feature n, x as (Ci, *s, N), g as the kernel (*s, N, Co)
-    xt = jnp.transpose(x, (d + 1,) + tuple(range(1, d + 1)) + (0,))
-    gt = jnp.transpose(g, tuple(range(1, d + 1)) + (0, d + 1))
-    dk = jax.lax.conv_general_dilated(
-        xt, gt, (1,) * d, [(pad, n - 1 - L - pad + sp) for n, L, sp in zip(ks, n_in, span)],
-        rhs_dilation=(stride,) * d, dimension_numbers=_DIMS[d])  # (Ci, *k, Co)
-    return dx, jnp.transpose(dk, tuple(range(1, d + 1)) + (0, d + 1))
-
-
-_conv.defvjp(_conv_fwd, _conv_bwd)
-
-
 def conv_cl(x: Float[Array, " N *s Ci"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
             padding: str = "zeros") -> Float[Array, " N *s2 Co"]:
     """:func:`conv` on a channels-last batch ``(N, *spatial, C)`` (weights still OIHW)."""
+    d = x.ndim - 2
     half = w.shape[-1] // 2
     if padding == "zeros":
-        pad = half
+        pads = [(half, half)] * d
     else:
         x = _pad_cl(x, half, padding)
-        pad = 0
-    return _conv(x, _kio(w), stride, pad)
+        pads = [(0, 0)] * d
+    return jax.lax.conv_general_dilated(x, _kio(w), (stride,) * d, pads,
+                                        dimension_numbers=_DIMS[d])
 
 
 def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
@@ -139,7 +98,9 @@ def conv_transpose_cl(v: Float[Array, " N *c Ci"], w: Float[Array, " Ci Co *k"],
         win = jax.lax.slice(vp, (0,) + tuple(r) + (0,),
                             (vp.shape[0],) + tuple(ri + n + 1 for ri, n in zip(r, n_c))
                             + (vp.shape[-1],))
-        phases.append(_conv(win, jnp.transpose(k, tuple(range(2, 2 + d)) + (0, 1)), 1, 0))
+        phases.append(jax.lax.conv_general_dilated(
+            win, jnp.transpose(k, tuple(range(2, 2 + d)) + (0, 1)), (1,) * d,
+            [(0, 0)] * d, dimension_numbers=_DIMS[d]))
     out = jnp.stack(phases, axis=0)  # (2^d, N, *n_c, Co), phase index r row-major
     n, co = v.shape[0], w.shape[1]
     out = out.reshape((2,) * d + (n,) + tuple(n_c) + (co,))

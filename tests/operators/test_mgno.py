@@ -256,38 +256,3 @@ def test_save_load_roundtrip_is_bit_identical(tmp_path, getkey):
     assert len(la) == len(lb) and all(np.array_equal(a, b) for a, b in zip(la, lb))
     with pytest.raises(ValueError, match="exists"):
         save_model(tmp_path / "m", model)
-
-
-@pytest.mark.parametrize("d,stride,pad,n", ((2, 1, 1, 7), (2, 2, 1, 7), (1, 2, 0, 9),
-                                            (1, 1, 0, 6)))
-def test_custom_conv_vjp_matches_autodiff_and_scan(d, stride, pad, n, getkey):
-    # the hand-written cotangents of the internal convolution against JAX's own transpose
-    # rules for lax.conv_general_dilated (independent reference), also under lax.scan
-    from pdekit.operators._mgno import _DIMS, _conv
-
-    x = jax.random.normal(getkey(), (2,) + (n,) * d + (3,), dtype=jnp.float64)
-    k = jax.random.normal(getkey(), (3,) * d + (3, 4), dtype=jnp.float64)
-    g = jax.random.normal(getkey(), (2,) + (-(-(n + 2 * pad - 2) // stride),) * d + (4,),
-                          dtype=jnp.float64)
-
-    @jax.jit
-    def both(x, k, g):
-        def ref(x, k):
-            return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
-                                                dimension_numbers=_DIMS[d])
-
-        def ours(x, k):
-            return _conv(x, k, stride, pad)
-
-        def body(c, xg):
-            return c, jax.vjp(ours, xg[0], k)[1](xg[1])
-
-        _, scanned = jax.lax.scan(body, 0.0, (x[None], g[None]))
-        return (ours(x, k), ref(x, k), jax.vjp(ours, x, k)[1](g), jax.vjp(ref, x, k)[1](g),
-                scanned)
-
-    out, y, got, want, scanned = both(x, k, g)
-    np.testing.assert_allclose(out, y, rtol=1e-13, atol=1e-13)
-    for a, b, c in zip(got, want, scanned):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(c[0], b, rtol=1e-12, atol=1e-12)
