@@ -31,21 +31,25 @@ def _references(x, y, L):
     return euc, np.sqrt(np.clip(1 - cos**2, 0, 1)), 1 - np.abs(cos)
 
 
+def _weights(kind, rng, n):
+    """The inner-product matrix `W` (numpy, for the Cholesky reference) and what pdekit is
+    given for it: None (identity), the diagonal, a dense array or a CSRMatrix."""
+    if kind == "identity":
+        return np.eye(n), None
+    if kind == "diagonal":
+        w = rng.random(n) + 0.5
+        return np.diag(w), jnp.asarray(w)
+    W = _spd(rng, n)
+    W[np.abs(W) < 0.3] = 0  # sparse, kept SPD by the diagonal shift
+    W = 0.5 * (W + W.T) + n * np.eye(n)
+    return W, (jnp.asarray(W) if kind == "dense"
+               else linalg.CSRMatrix.from_scipy(sps.csr_matrix(W)))
+
+
 @pytest.mark.parametrize("kind", ["identity", "diagonal", "dense", "csr"])
 def test_pairwise_matches_cdist(snaps, kind):
     x, y, rng = snaps
-    n = x.shape[1]
-    if kind == "identity":
-        W, weights = np.eye(n), None
-    elif kind == "diagonal":
-        w = rng.random(n) + 0.5
-        W, weights = np.diag(w), jnp.asarray(w)
-    else:
-        W = _spd(rng, n)
-        W[np.abs(W) < 0.3] = 0  # sparse, still SPD? enforce by diagonal shift
-        W = 0.5 * (W + W.T) + n * np.eye(n)
-        weights = jnp.asarray(W) if kind == "dense" else linalg.CSRMatrix.from_scipy(
-            sps.csr_matrix(W))
+    W, weights = _weights(kind, rng, x.shape[1])
     L = np.linalg.cholesky(W)
     refs = _references(x, y, L)
     for cls, ref in zip([rom.Euclidean, rom.Sine, rom.OneMinusCos], refs):
@@ -192,16 +196,7 @@ def test_bad_input():
 def test_numpy_backend_matches_cdist(snaps, kind):
     # the host (BLAS) path against the same independent reference as the JAX path above
     x, y, rng = snaps
-    n = x.shape[1]
-    if kind == "identity":
-        W, weights = np.eye(n), None
-    elif kind == "diagonal":
-        w = rng.random(n) + 0.5
-        W, weights = np.diag(w), jnp.asarray(w)
-    else:
-        W = _spd(rng, n)
-        weights = jnp.asarray(W) if kind == "dense" else linalg.CSRMatrix.from_scipy(
-            sps.csr_matrix(W))
+    W, weights = _weights(kind, rng, x.shape[1])
     L = np.linalg.cholesky(W)
     for yy in (y, None):
         refs = _references(x, x if yy is None else yy, L)
