@@ -153,47 +153,42 @@ def materialise(tree):
                                   is_leaf=has)
 
 
-def _output_bytes(model, x_shape, dtype, batch: int) -> list[int]:
-    """Bytes of every array the batched forward pass creates, in trace order (nothing runs)."""
+def _forward_eqns(model, x_shape, dtype, batch: int) -> list:
+    """Every equation of the batched forward pass, sub-jaxprs included, in trace order
+    (traced only: nothing runs)."""
     x = jax.ShapeDtypeStruct((batch, *x_shape), dtype)
-    sizes: list[int] = []
+    eqns: list = []
 
     def walk(jp):
         for eqn in jp.eqns:
-            for v in eqn.outvars:
-                aval = getattr(v, "aval", None)
-                if hasattr(aval, "shape") and hasattr(aval, "dtype"):
-                    sizes.append(math.prod(aval.shape) * jnp.dtype(aval.dtype).itemsize)
+            eqns.append(eqn)
             for sub in eqn.params.values():
                 inner = getattr(sub, "jaxpr", None)
                 if inner is not None:
                     walk(getattr(inner, "jaxpr", inner))
 
     walk(eqx.filter_make_jaxpr(apply_batch)(model, x)[0].jaxpr)
-    return sizes
+    return eqns
 
 
-def _has_convolution(model, x_shape, dtype) -> bool:
-    """Whether the batched forward pass contains a convolution (nothing runs)."""
-    x = jax.ShapeDtypeStruct((1, *x_shape), dtype)
-
-    def walk(jp) -> bool:
-        for eqn in jp.eqns:
-            if eqn.primitive.name == "conv_general_dilated":
-                return True
-            for sub in eqn.params.values():
-                inner = getattr(sub, "jaxpr", None)
-                if inner is not None and walk(getattr(inner, "jaxpr", inner)):
-                    return True
-        return False
-
-    return walk(eqx.filter_make_jaxpr(apply_batch)(model, x)[0].jaxpr)
+def _output_bytes(eqns) -> list[int]:
+    """Bytes of every array the equations create, in order."""
+    return [math.prod(v.aval.shape) * jnp.dtype(v.aval.dtype).itemsize
+            for eqn in eqns for v in eqn.outvars
+            if hasattr(getattr(v, "aval", None), "shape")
+            and hasattr(getattr(v, "aval", None), "dtype")]
 
 
-def _largest_activation_bytes(model, x_shape, dtype) -> int:
-    """Bytes per sample of the largest activation of the forward pass: traced at batch 1 and 2,
-    so arrays that do not grow with the batch (weights, DFT matrices) do not count."""
-    one, two = (_output_bytes(model, x_shape, dtype, b) for b in (1, 2))
+def _has_convolution(eqns) -> bool:
+    """Whether the equations contain a convolution."""
+    return any(eqn.primitive.name == "conv_general_dilated" for eqn in eqns)
+
+
+def _largest_activation_bytes(one, two) -> int:
+    """Bytes per sample of the largest activation of the forward pass, from its equations
+    traced at batch 1 (`one`) and 2 (`two`), so arrays that do not grow with the batch
+    (weights, DFT matrices) do not count."""
+    one, two = _output_bytes(one), _output_bytes(two)
     if len(one) != len(two):  # the batch changed the program: count everything
         return max(two, default=0) // 2
     return max((b - a for a, b in zip(one, two)), default=0)
@@ -224,9 +219,11 @@ def resolve_microbatch(microbatch, model, train, batch_size: int, n_devices: int
         x_shape = getattr(train, "x_shape", None)
         if (backend or jax.default_backend()) != "cpu" or x_shape is None:
             return None  # accelerators have the bandwidth (and want the big GEMMs)
-        if _has_convolution(model, tuple(x_shape), model_dtype(model)):
+        one, two = (_forward_eqns(model, tuple(x_shape), model_dtype(model), b)
+                    for b in (1, 2))
+        if _has_convolution(one):
             return None  # convolution gradients lose XLA:CPU's fast path inside a scan
-        size = _largest_activation_bytes(model, tuple(x_shape), model_dtype(model)) or 1
+        size = _largest_activation_bytes(one, two) or 1
         fits = [d for d in range(1, local + 1)
                 if local % d == 0 and d * size <= AUTO_MICROBATCH_BYTES]
         mb = max(fits, default=1)
