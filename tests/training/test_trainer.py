@@ -117,7 +117,8 @@ def _assert_same_training(ref, h_ref, got, h):
 MICRO_KW = dict(optimizer=optax.adam(1e-2), epochs=1, batch_size=16, seed=0)
 
 
-@pytest.mark.parametrize("implementation", ["factorized", "reconstructed"])
+@pytest.mark.parametrize("implementation", [
+    "factorized", pytest.param("reconstructed", marks=pytest.mark.slow)])
 def test_microbatches_equal_whole_batches(data, implementation):
     """Gradient accumulation over micro-batches trains the same model as whole batches, to
     float64 round-off."""
