@@ -20,17 +20,16 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_positive_int, default_float_dtype
+from ._fno import gelu_erf
 
 PADDINGS = ("zeros", "reflect", "circular")
 _PAD_MODE = {"reflect": "reflect", "circular": "wrap"}
 
 
-def _gelu(x):
-    # torch's nn.GELU default (exact erf), as in the reference code.
-    return jax.nn.gelu(x, approximate=False)
-
-
-ACTIVATIONS = {"gelu": _gelu, "relu": jax.nn.relu, "tanh": jnp.tanh, "silu": jax.nn.silu,
+# "gelu" is torch's nn.GELU default (exact erf), as in the reference code; `gelu_erf`'s
+# derivative comes out of the forward pass (an MgNO training step at 64^2: 0.75-0.79 ->
+# 0.57-0.60 CPU-s against differentiating jax.nn.gelu(approximate=False))
+ACTIVATIONS = {"gelu": gelu_erf, "relu": jax.nn.relu, "tanh": jnp.tanh, "silu": jax.nn.silu,
                "identity": lambda x: x}
 
 

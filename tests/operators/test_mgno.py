@@ -325,3 +325,19 @@ def test_apply_batch_gradients_match_vmap(getkey):
     ga, gb = _apply_batch_and_vmap(model, xs, grad=True)
     for u, v in zip(jax.tree_util.tree_leaves(ga), jax.tree_util.tree_leaves(gb)):
         np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-12)
+
+
+def test_gelu_is_the_exact_gelu():
+    # MgNO's "gelu" (torch's default, as in the reference code) is the erf GELU, with the
+    # erf formula's derivative
+    from pdekit.operators._mgno import ACTIVATIONS
+
+    x = jnp.linspace(-6.0, 6.0, 241)
+
+    def ref(x):
+        return jax.nn.gelu(x, approximate=False)
+
+    gelu = ACTIVATIONS["gelu"]
+    np.testing.assert_allclose(gelu(x), ref(x), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(jax.vmap(jax.grad(gelu))(x), jax.vmap(jax.grad(ref))(x),
+                               rtol=1e-13, atol=1e-15)
