@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pdekit.operators import MgNO, VCycle
-from pdekit.operators._mgno import conv, conv_transpose, count_params
+from pdekit.operators._mgno import conv, conv_cl, conv_transpose, count_params
 
 PADS = ("zeros", "reflect", "circular")
 
@@ -153,11 +153,12 @@ def test_restriction_and_prolongation_are_adjoint(d, padding):
     v = jnp.asarray(rng.standard_normal((1, 3) + (n // 2,) * d))
     R = lambda u: conv(u, w3, stride=2, padding=padding)  # noqa: E731
     P = conv_transpose(v, w4, (n,) * d, padding=padding)
-    # <R u, v> = <u, P v>, and P v is what reverse mode computes for R^T v (R is linear; the
-    # convolutions carry a custom VJP, so jax.linear_transpose does not apply)
-    np.testing.assert_allclose(jnp.vdot(R(u), v), jnp.vdot(u, P), rtol=1e-12)
-    (RTv,) = jax.vjp(R, u)[1](v)
+    (RTv,) = jax.linear_transpose(R, u)(v)
     np.testing.assert_allclose(P, RTv, atol=1e-12)
+    # the same through the network's hand-written cotangents (the custom VJP of conv_cl)
+    Rc = lambda u: jnp.moveaxis(conv_cl(jnp.moveaxis(u, 1, -1), w3, stride=2,  # noqa: E731
+                                        padding=padding, custom_vjp=True), -1, 1)
+    np.testing.assert_allclose(jax.vjp(Rc, u)[1](v)[0], P, atol=1e-12)
     # classical pair: full weighting R = 2^-d P^T for linear interpolation P
     fw = np.array([0.25, 0.5, 0.25])
     li = np.array([0.5, 1.0, 0.5, 0.0])
@@ -268,7 +269,7 @@ def test_save_load_roundtrip_is_bit_identical(tmp_path, getkey):
 def test_custom_conv_vjp_matches_autodiff_under_scan_and_vmap(d, stride, pad, n, getkey):
     # the hand-written cotangents of the internal convolution against JAX's own transpose
     # rules for lax.conv_general_dilated (independent reference), also inside lax.scan and
-    # under vmap: shared kernel (the folding vmap rule), per-entry kernels (an ensemble)
+    # under vmap: shared kernel, per-entry kernels (an ensemble), batched cotangents (jacrev)
     from pdekit.operators._mgno import _DIMS, _conv
 
     def ref(x, k):
@@ -291,7 +292,8 @@ def test_custom_conv_vjp_matches_autodiff_under_scan_and_vmap(d, stride, pad, n,
         _, scanned = jax.lax.scan(lambda c, xg: (c, vjp(f, xg[0], k[0], xg[1])), 0.0, (x, g))
         shared = jax.vjp(lambda x, k: jax.vmap(f, (0, None))(x, k), x, k[0])[1](g)
         ensemble = jax.vmap(functools.partial(vjp, f))(x, k, g)
-        return jax.vmap(f, (0, None))(x, k[0]), scanned, shared, ensemble
+        jac = jax.jacrev(f, argnums=1)(x[0], k[0])  # vmap over cotangents only
+        return jax.vmap(f, (0, None))(x, k[0]), scanned, shared, ensemble, jac
 
     for a, b in zip(jax.tree_util.tree_leaves(run(ours)), jax.tree_util.tree_leaves(run(ref))):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
@@ -337,7 +339,10 @@ def test_gelu_is_the_exact_gelu():
     def ref(x):
         return jax.nn.gelu(x, approximate=False)
 
-    gelu = ACTIVATIONS["gelu"]
-    np.testing.assert_allclose(gelu(x), ref(x), rtol=1e-14, atol=1e-15)
-    np.testing.assert_allclose(jax.vmap(jax.grad(gelu))(x), jax.vmap(jax.grad(ref))(x),
-                               rtol=1e-13, atol=1e-15)
+    @jax.jit
+    def both(x):
+        return [(f(x), jax.vmap(jax.grad(f))(x)) for f in (ACTIVATIONS["gelu"], ref)]
+
+    (y, dy), (y_ref, dy_ref) = both(x)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(dy, dy_ref, rtol=1e-13, atol=1e-15)
