@@ -205,11 +205,11 @@ def resolve_microbatch(microbatch, model, train, batch_size: int, n_devices: int
     per-device batch ``batch_size / n_devices``, or ``"auto"``: on GPU/TPU the whole batch; on
     CPU the largest divisor of the per-device batch whose largest activation (traced from one
     sample of `train`) stays within ``AUTO_MICROBATCH_BYTES``, except for models with
-    convolutions differentiated by XLA's own rules (``eqx.nn.Conv``): XLA:CPU runs those
-    gradients inside the micro-batch ``lax.scan`` without its fast kernels (a 3x3 kernel
-    gradient at 64x64 took 0.8-1.1 s against 30 ms outside a loop), so ``"auto"`` keeps
-    whole batches for them. Convolutions inside a custom VJP (MgNO's and DeepONet's CNN branch:
-    gradients written as forward convolutions) do not count.
+    convolutions differentiated by XLA's own rules (``eqx.nn.Conv``, DeepONet's CNN
+    branch): XLA:CPU runs those gradients inside the micro-batch ``lax.scan`` without its
+    fast kernels (a 3x3 kernel gradient at 64x64 took 0.8-1.1 s against 30 ms outside a
+    loop), so ``"auto"`` keeps whole batches for them. Convolutions inside a custom VJP
+    (``MgNO.apply_batch``'s, whose gradients are forward convolutions) do not count.
     `backend`: default ``jax.default_backend()``.
 
     **Raises:** ``ValueError`` naming `microbatch` for anything else.
