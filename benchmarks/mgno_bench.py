@@ -168,7 +168,9 @@ def results_section(d: dict, cmd: str) -> str:
     def label(r):
         k, arg = r.get("microbatch", t["batch_size"]), r.get("microbatch_arg")
         how = "whole batch" if k == t["batch_size"] else f"micro-batches of {k}"
-        return f"pdekit MgNO, `fit(microbatch={arg!r})`: {how}" if arg else f"pdekit MgNO, {how}"
+        if "microbatch_arg" not in r:  # older JSON: the bench's own step
+            return f"pdekit MgNO, {how}"
+        return f"pdekit MgNO, `fit(microbatch={arg!r})`: {how}"
 
     rows = [(label(ours), ours)]
     if whole and whole is not ours and whole.get("microbatch") != ours.get("microbatch"):
