@@ -1,7 +1,9 @@
 """MgNO vs the reference PyTorch code (issue #13): seconds per training epoch on the timing
 task (Darcy-sized 64x64 inputs, 256 samples, batch 16, Adam, relative-L2 loss), both sides
 with the reference Darcy configuration (4 layers, 24 channels, 6 levels: 572,661 parameters),
-threads pinned alike (``_harness.pin_threads``: 1 thread on core 0 by default).
+threads pinned alike (``_harness.pin_threads``: 1 thread on core 0 by default). pdekit trains
+through ``pdekit.training.fit`` (its default ``microbatch="auto"``; whole batches and
+``--also-microbatch`` sizes are timed beside it); the reference runs its whole batch as written.
 
     flock /tmp/pdekit-bench.lock python benchmarks/mgno_bench.py \
         --ref-models /path/to/MgNO/models.py --ref-python benchmarks/.venv-operators/bin/python
@@ -24,72 +26,42 @@ from pathlib import Path
 from _harness import machine_info, pin_threads, run_peer, threads_summary, versions, write_json
 
 
-def pdekit_epoch_time(n, resolution, batch_size, epochs, microbatch=None):
-    """Epoch timing of pdekit MgNO; `microbatch` k: the batch's gradient is accumulated over
-    ``batch_size / k`` micro-batches of k samples in one compiled step (unrolled, not a
-    ``lax.scan``: XLA-CPU does not route the gradient convolutions inside a while-loop body
-    to YNNPACK, and a scanned MgNO step ran 12x slower; docs/mgno_deeponet.md). Same loss, same
-    gradient up to round-off, same Adam step: only the order of the work changes, so each
-    convolution's working set (k x 24 x 64^2 floats) stays in cache."""
+def pdekit_epoch_time(n, resolution, batch_size, epochs, microbatch="auto"):
+    """Epoch timing of pdekit MgNO trained by ``pdekit.training.fit`` (what a user gets:
+    Adam, the relative-L2 loss, ``fit``'s own compiled step, per-epoch wall and process CPU
+    time from its history, no evaluation). `microbatch` is passed to ``fit``: ``"auto"``
+    (its default), an int (the batch's gradient accumulated over ``lax.scan``-ned
+    micro-batches; the same loss and gradient up to round-off, each convolution's working set
+    (k x 24 x 64^2 floats) in cache), or ``None`` (whole batches)."""
     import equinox as eqx
     import jax
-    import jax.numpy as jnp
+    import numpy as np
     import optax
 
+    from pdekit.data import Dataset
     from pdekit.operators import MgNO
     from pdekit.operators._mgno import count_params
+    from pdekit.training import fit, relative_l2, resolve_microbatch
 
     model = MgNO.darcy_reference(key=jax.random.key(0))
-    kx, ky = jax.random.split(jax.random.key(1))
-    x = jax.random.normal(kx, (n, 1, resolution, resolution))
-    y = jax.random.normal(ky, (n, 1, resolution, resolution))
-    opt = optax.adam(5e-4)
-    state = opt.init(eqx.filter(model, eqx.is_inexact_array))
-
-    k = microbatch or batch_size
-    if batch_size % k:
-        raise ValueError(f"`microbatch` ({k}) must divide `batch_size` ({batch_size}).")
-
-    def loss(m, xb, yb):  # sum over the micro-batch of the per-sample relative L2 / batch
-        out = jax.vmap(m)(xb)
-        num = jnp.linalg.norm((out - yb).reshape(len(xb), -1), axis=1)
-        return jnp.sum(num / jnp.linalg.norm(yb.reshape(len(xb), -1), axis=1)) / batch_size
-
-    @eqx.filter_jit(donate="all-except-first")
-    def step(m, s, xb, yb):
-        gs = [eqx.filter_grad(loss)(m, xb[i:i + k], yb[i:i + k])
-              for i in range(0, batch_size, k)]
-        g = jax.tree.map(lambda *a: sum(a[1:], a[0]), *gs)
-        upd, s = opt.update(g, s, eqx.filter(m, eqx.is_inexact_array))
-        return eqx.apply_updates(m, upd), s
-
-    nb = n // batch_size
-
-    def epoch(m, s, e):
-        perm = jax.random.permutation(jax.random.fold_in(jax.random.key(2), e), n)
-        for i in range(nb):
-            idx = perm[i * batch_size:(i + 1) * batch_size]
-            m, s = step(m, s, x[idx], y[idx])
-        jax.block_until_ready(m)
-        return m, s
-
-    times = []
-    for e in range(epochs):
-        c0, t0 = time.process_time(), time.perf_counter()
-        model, state = epoch(model, state, e)
-        times.append((time.perf_counter() - t0, time.process_time() - c0))
-    cpus = [c for _, c in times[1:]] or [times[0][1]]
-    fwd = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))  # weights as arguments, not constants
-    xb = x[:batch_size]
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((n, 1, resolution, resolution)).astype(np.float32)
+    y = rng.standard_normal((n, 1, resolution, resolution)).astype(np.float32)
+    train = Dataset.from_arrays(x, y)
+    used = resolve_microbatch(microbatch, model, train, batch_size) or batch_size
+    model, hist = fit(model, train, loss=relative_l2, optimizer=optax.adam(5e-4),
+                      epochs=epochs, batch_size=batch_size, seed=2, microbatch=microbatch)
+    walls, cpus = hist["time"], hist["cpu_time"]
+    fwd = eqx.filter_jit(lambda m, x: m.apply_batch(x))  # weights as arguments, not constants
+    xb = jax.numpy.asarray(x[:batch_size])
     fwd(model, xb).block_until_ready()
     t0 = time.perf_counter()
     fwd(model, xb).block_until_ready()
     infer = (time.perf_counter() - t0) / batch_size
-    walls = [t for t, _ in times[1:]] or [times[0][0]]
-    return {"n_params": count_params(model), "microbatch": k, "s_per_epoch": min(walls),
-            "cpu_s_per_epoch": min(cpus),
-            "first_epoch": times[0][0], "inference_s_per_sample": infer,
-            "cpu_per_wall": sum(c for _, c in times) / sum(t for t, _ in times)}
+    return {"n_params": count_params(model), "microbatch": used,
+            "microbatch_arg": microbatch, "s_per_epoch": min(walls[1:] or walls),
+            "cpu_s_per_epoch": min(cpus[1:] or cpus), "first_epoch": walls[0],
+            "inference_s_per_sample": infer, "cpu_per_wall": sum(cpus) / sum(walls)}
 
 
 def main(argv=None):
@@ -102,9 +74,11 @@ def main(argv=None):
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--microbatch", type=int, default=4,
-                   help="samples per micro-batch of pdekit's step (gradient accumulation, "
-                   "unrolled); the whole-batch step is timed too")
+    p.add_argument("--microbatch", default="auto",
+                   help="fit(microbatch=...) of the headline pdekit row: 'auto' (fit's "
+                   "default) or samples per micro-batch; whole batches are timed too")
+    p.add_argument("--also-microbatch", default="2",
+                   help="comma-separated micro-batch sizes timed beside it ('' for none)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
     p.add_argument("--skip-peer", action="store_true")
     p.add_argument("--out", default="-")
@@ -113,15 +87,24 @@ def main(argv=None):
         a.ref_models = os.environ.get("PDEKIT_MGNO_REF") or (
             "/work/ref/MgNO/models.py" if Path("/work/ref/MgNO/models.py").is_file() else None)
     if a.quick:
-        a.n, a.resolution, a.batch_size, a.epochs, a.microbatch = 8, 32, 4, 2, 2
-    if a.microbatch < 1 or a.batch_size % a.microbatch:
-        raise ValueError(f"`--microbatch` must be a positive divisor of --batch-size "
-                         f"({a.batch_size}), got {a.microbatch}.")
+        a.n, a.resolution, a.batch_size, a.epochs, a.also_microbatch = 8, 32, 4, 2, ""
+
+    def size(name, v):
+        if v == "auto":
+            return v
+        if not v.isdigit() or int(v) < 1 or a.batch_size % int(v):
+            raise ValueError(f"`{name}` must be 'auto' or a positive divisor of --batch-size "
+                             f"({a.batch_size}), got {v!r}.")
+        return int(v)
+
+    mb = size("--microbatch", a.microbatch)
+    also = [size("--also-microbatch", v) for v in a.also_microbatch.split(",") if v]
     pin_threads()
     load_before = [round(x, 2) for x in os.getloadavg()]
-    whole = pdekit_epoch_time(a.n, a.resolution, a.batch_size, a.epochs)
-    ours = (pdekit_epoch_time(a.n, a.resolution, a.batch_size, a.epochs, a.microbatch)
-            if a.microbatch != a.batch_size else whole)
+    ours = pdekit_epoch_time(a.n, a.resolution, a.batch_size, a.epochs, mb)
+    whole = pdekit_epoch_time(a.n, a.resolution, a.batch_size, a.epochs, None)
+    others = [pdekit_epoch_time(a.n, a.resolution, a.batch_size, a.epochs, k)
+              for k in also if k not in (ours["microbatch"], a.batch_size)]
     sizes = ["--n", str(a.n), "--resolution", str(a.resolution), "--batch-size",
              str(a.batch_size), "--epochs", str(a.epochs)]
     if a.skip_peer:
@@ -135,7 +118,8 @@ def main(argv=None):
                        label="MgNO reference (PyTorch)")
     load_after = [round(x, 2) for x in os.getloadavg()]
     result = {"benchmark": "mgno", "task": vars(a), "pdekit": ours,
-              "pdekit_whole_batch": whole, "reference": ref,
+              "pdekit_whole_batch": whole, "pdekit_other_microbatches": others,
+              "reference": ref,
               "load_before": load_before, "load_after": load_after,
               "threads": threads_summary(), "machine": machine_info(),
               "versions": versions("jax", "jaxlib", "equinox", "optax")}
@@ -146,10 +130,13 @@ def main(argv=None):
             result["ratio_cpu_s_per_epoch"] = ours["cpu_s_per_epoch"] / ref["cpu_s_per_epoch"]
             result["ratio_cpu_s_per_epoch_whole_batch"] = (whole["cpu_s_per_epoch"]
                                                            / ref["cpu_s_per_epoch"])
+            for o in others:
+                o["ratio_cpu_s_per_epoch"] = o["cpu_s_per_epoch"] / ref["cpu_s_per_epoch"]
     print(f"{'':12s} {'params':>8s} {'s/epoch':>8s} {'CPU s/ep':>8s} {'1st epoch':>9s} "
           f"{'infer ms':>8s} cpu/wall")
-    for name, r in ((f"pdekit mb{ours['microbatch']}", ours), ("pdekit whole", whole),
-                    ("reference", ref)):
+    for name, r in ([(f"pdekit mb{ours['microbatch']}", ours), ("pdekit whole", whole)]
+                    + [(f"pdekit mb{o['microbatch']}", o) for o in others]
+                    + [("reference", ref)]):
         if "s_per_epoch" in r:
             print(f"{name:12s} {r['n_params']:8d} {r['s_per_epoch']:8.2f} "
                   f"{r.get('cpu_s_per_epoch', float('nan')):8.2f} {r['first_epoch']:9.2f}"
@@ -177,9 +164,18 @@ def results_section(d: dict, cmd: str) -> str:
              "| contender | params | s/epoch (wall) | CPU s/epoch | cpu/wall | inference / "
              "sample |", "| --- | --- | --- | --- | --- | --- |"]
     whole = d.get("pdekit_whole_batch")
-    rows = [(f"pdekit MgNO, micro-batches of {ours.get('microbatch', t['batch_size'])}", ours)]
+
+    def label(r):
+        k, arg = r.get("microbatch", t["batch_size"]), r.get("microbatch_arg")
+        how = "whole batch" if k == t["batch_size"] else f"micro-batches of {k}"
+        if "microbatch_arg" not in r:  # older JSON: the bench's own step
+            return f"pdekit MgNO, {how}"
+        return f"pdekit MgNO, `fit(microbatch={arg!r})`: {how}"
+
+    rows = [(label(ours), ours)]
     if whole and whole is not ours and whole.get("microbatch") != ours.get("microbatch"):
-        rows.append(("pdekit MgNO, whole batch", whole))
+        rows.append((label(whole), whole))
+    rows += [(label(o), o) for o in d.get("pdekit_other_microbatches", [])]
     rows.append(("reference MgNO_DC (PyTorch)", ref))
     for name, r in rows:
         if "s_per_epoch" in r:
@@ -198,6 +194,10 @@ def results_section(d: dict, cmd: str) -> str:
         if d.get("ratio_cpu_s_per_epoch_whole_batch"):
             lines.append(f"Whole-batch step (no micro-batches): "
                          f"{d['ratio_cpu_s_per_epoch_whole_batch']:.2f}× CPU time.")
+        for o in d.get("pdekit_other_microbatches", []):
+            if o.get("ratio_cpu_s_per_epoch"):
+                lines.append(f"Micro-batches of {o['microbatch']}: "
+                             f"{o['ratio_cpu_s_per_epoch']:.2f}× CPU time.")
     return "\n".join(lines)
 
 

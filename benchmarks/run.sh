@@ -45,14 +45,19 @@ unset JAX_ENABLE_X64 || true
 # ---- peer virtualenvs (created if missing; failures only skip that peer) ----
 make_venv() {  # make_venv DIR PYTHON REQUIREMENTS
   local dir=$1 python=$2 req=$3
-  if [ -x "$dir/bin/python" ] && [ "$dir/.installed" -nt "$req" ]; then return 0; fi
+  # up to date when .installed records the requirements' current content (a hash, not an
+  # mtime: a fresh checkout or a worktree has newer files than a venv made from the same list)
+  local want; want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.installed" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
   if ! command -v "$python" >/dev/null 2>&1 && [ ! -x "$python" ]; then
     echo "[skip] $(basename "$dir"): interpreter $python not found" >&2; return 0
   fi
   echo "creating $dir ($python, $(basename "$req"))"
   if "$python" -m venv "$dir" && "$dir/bin/python" -m pip install -q --upgrade pip \
      && "$dir/bin/python" -m pip install -q -r "$req"; then
-    touch "$dir/.installed"
+    echo "$want" > "$dir/.installed"
   else
     echo "[skip] $(basename "$dir"): installing $req failed; that peer will be skipped" >&2
     rm -rf "$dir"

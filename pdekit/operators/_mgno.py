@@ -6,6 +6,7 @@ prolongation) and ``W`` a 1x1 linear map. Boundary conditions enter through the 
 every stencil: zeros (Dirichlet), reflect (Neumann) or circular (periodic).
 """
 
+import functools
 import itertools
 import json
 import math
@@ -19,17 +20,16 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_positive_int, default_float_dtype
+from ._fno import gelu_erf
 
 PADDINGS = ("zeros", "reflect", "circular")
 _PAD_MODE = {"reflect": "reflect", "circular": "wrap"}
 
 
-def _gelu(x):
-    # torch's nn.GELU default (exact erf), as in the reference code.
-    return jax.nn.gelu(x, approximate=False)
-
-
-ACTIVATIONS = {"gelu": _gelu, "relu": jax.nn.relu, "tanh": jnp.tanh, "silu": jax.nn.silu,
+# "gelu" is torch's nn.GELU default (exact erf), as in the reference code; `gelu_erf`'s
+# derivative comes out of the forward pass (an MgNO training step at 64^2: 0.75-0.79 ->
+# 0.57-0.60 CPU-s against differentiating jax.nn.gelu(approximate=False))
+ACTIVATIONS = {"gelu": gelu_erf, "relu": jax.nn.relu, "tanh": jnp.tanh, "silu": jax.nn.silu,
                "identity": lambda x: x}
 
 
@@ -55,18 +55,68 @@ def _pad_cl(x, width: int, padding: str):
     return jnp.pad(x, cfg, mode=_PAD_MODE[padding])
 
 
-def conv_cl(x: Float[Array, " N *s Ci"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
-            padding: str = "zeros") -> Float[Array, " N *s2 Co"]:
-    """:func:`conv` on a channels-last batch ``(N, *spatial, C)`` (weights still OIHW)."""
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv(x, k, stride: int, pad: int):
+    # channels-last x (N, *s, Ci), kernel (*k, Ci, Co), `pad` zeros on every side
     d = x.ndim - 2
+    return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
+                                        dimension_numbers=_DIMS[d])
+
+
+def _conv_fwd(x, k, stride, pad):
+    return _conv(x, k, stride, pad), (x, k)
+
+
+def _conv_bwd(stride, pad, res, g):
+    # Both cotangents written as *forward* convolutions in the layout XLA-CPU hands to
+    # YNNPACK. XLA's own transpose rules compute the same numbers, but inside a while-loop
+    # body (a `lax.scan` over micro-batches, as `pdekit.training.fit(microbatch=...)` runs)
+    # their convolutions fell back to a generic loop emitter, 10-37x slower (a 3x3 kernel
+    # gradient at 64^2, 24 channels: 1.08 s against 31 ms; docs/mgno_deeponet.md).
+    x, k = res
+    d = x.ndim - 2
+    ks, n_in, n_out = k.shape[:d], x.shape[1:-1], g.shape[1:-1]
+    span = [(m - 1) * stride + 1 for m in n_out]  # extent of g once stride-dilated
+    # input gradient: the stride-dilated g correlated with the flipped, in/out-swapped kernel
+    kt = jnp.swapaxes(jnp.flip(k, tuple(range(d))), -1, -2)
+    dx = jax.lax.conv_general_dilated(
+        g, kt, (1,) * d,
+        [(n - 1 - pad, L - sp + pad) for n, L, sp in zip(ks, n_in, span)],
+        lhs_dilation=(stride,) * d, dimension_numbers=_DIMS[d])
+    # kernel gradient dk[a, i, o] = sum_{n, p} x_pad[n, s p + a, i] g[n, p, o]: a forward
+    # convolution with batch i and feature n, x as (Ci, *s, N), g as the kernel (*s, N, Co).
+    # (Under jax.vmap it becomes a grouped convolution, slow on CPU: a vmapped MgNO step took
+    # 1.52 against 0.87 CPU-s. That is why `MgNO.__call__`, which vmap sees, keeps XLA's rules.)
+    xt = jnp.transpose(x, (d + 1,) + tuple(range(1, d + 1)) + (0,))
+    gt = jnp.transpose(g, tuple(range(1, d + 1)) + (0, d + 1))
+    dk = jax.lax.conv_general_dilated(
+        xt, gt, (1,) * d, [(pad, n - 1 - L - pad + sp) for n, L, sp in zip(ks, n_in, span)],
+        rhs_dilation=(stride,) * d, dimension_numbers=_DIMS[d])  # (Ci, *k, Co)
+    return dx, jnp.transpose(dk, tuple(range(1, d + 1)) + (0, d + 1))
+
+
+_conv.defvjp(_conv_fwd, _conv_bwd)
+
+
+def _lax_conv(x, k, stride: int, pad: int):
+    d = x.ndim - 2
+    return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
+                                        dimension_numbers=_DIMS[d])
+
+
+def conv_cl(x: Float[Array, " N *s Ci"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
+            padding: str = "zeros", custom_vjp: bool = False) -> Float[Array, " N *s2 Co"]:
+    """:func:`conv` on a channels-last batch ``(N, *spatial, C)`` (weights still OIHW).
+
+    `custom_vjp=True`: the same numbers with hand-written cotangents (fast inside
+    ``lax.scan`` on CPU, reverse mode only); `False`: JAX's rules (every transformation)."""
     half = w.shape[-1] // 2
     if padding == "zeros":
-        pads = [(half, half)] * d
+        pad = half
     else:
         x = _pad_cl(x, half, padding)
-        pads = [(0, 0)] * d
-    return jax.lax.conv_general_dilated(x, _kio(w), (stride,) * d, pads,
-                                        dimension_numbers=_DIMS[d])
+        pad = 0
+    return (_conv if custom_vjp else _lax_conv)(x, _kio(w), stride, pad)
 
 
 def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,
@@ -82,9 +132,11 @@ def conv(x: Float[Array, " N Ci *s"], w: Float[Array, " Co Ci *k"], *, stride: i
 
 
 def conv_transpose_cl(v: Float[Array, " N *c Ci"], w: Float[Array, " Ci Co *k"],
-                      out_spatial: Sequence[int], *,
-                      padding: str = "zeros") -> Float[Array, " N *s Co"]:
-    """:func:`conv_transpose` on a channels-last batch ``(N, *coarse, C)``."""
+                      out_spatial: Sequence[int], *, padding: str = "zeros",
+                      custom_vjp: bool = False) -> Float[Array, " N *s Co"]:
+    """:func:`conv_transpose` on a channels-last batch ``(N, *coarse, C)`` (`custom_vjp` as
+    in :func:`conv_cl`)."""
+    conv = _conv if custom_vjp else _lax_conv
     d = v.ndim - 2
     n_c = v.shape[1:-1]
     vp = _pad_cl(v, 1, padding)
@@ -98,9 +150,7 @@ def conv_transpose_cl(v: Float[Array, " N *c Ci"], w: Float[Array, " Ci Co *k"],
         win = jax.lax.slice(vp, (0,) + tuple(r) + (0,),
                             (vp.shape[0],) + tuple(ri + n + 1 for ri, n in zip(r, n_c))
                             + (vp.shape[-1],))
-        phases.append(jax.lax.conv_general_dilated(
-            win, jnp.transpose(k, tuple(range(2, 2 + d)) + (0, 1)), (1,) * d,
-            [(0, 0)] * d, dimension_numbers=_DIMS[d]))
+        phases.append(conv(win, jnp.transpose(k, tuple(range(2, 2 + d)) + (0, 1)), 1, 0))
     out = jnp.stack(phases, axis=0)  # (2^d, N, *n_c, Co), phase index r row-major
     n, co = v.shape[0], w.shape[1]
     out = out.reshape((2,) * d + (n,) + tuple(n_c) + (co,))
@@ -282,14 +332,19 @@ class VCycle(eqx.Module):
                              f"got {sizes[-1]} for input {spatial} with {self.levels} levels; "
                              "use fewer `levels`.")
 
-    def apply(self, f: Float[Array, " N Cf *s"]) -> Float[Array, " N Cu *s"]:
-        """The V-cycle on a batch ``(N, C_f, *spatial)`` (the vmap-free core)."""
-        return jnp.moveaxis(self.apply_channels_last(jnp.moveaxis(f, 1, -1)), -1, 1)
+    def apply(self, f: Float[Array, " N Cf *s"], *,
+              custom_vjp: bool = True) -> Float[Array, " N Cu *s"]:
+        """The V-cycle on a batch ``(N, C_f, *spatial)`` (the vmap-free core; `custom_vjp`:
+        see :meth:`MgNO.apply`)."""
+        out = self.apply_channels_last(jnp.moveaxis(f, 1, -1), custom_vjp=custom_vjp)
+        return jnp.moveaxis(out, -1, 1)
 
-    def apply_channels_last(self, f: Float[Array, " N *s Cf"]) -> Float[Array, " N *s Cu"]:
+    def apply_channels_last(self, f: Float[Array, " N *s Cf"], *,
+                            custom_vjp: bool = True) -> Float[Array, " N *s Cu"]:
         """The V-cycle on a channels-last batch ``(N, *spatial, C_f)``."""
         pad = self.padding
-        conv, conv_transpose = conv_cl, conv_transpose_cl
+        conv = functools.partial(conv_cl, custom_vjp=custom_vjp)
+        conv_transpose = functools.partial(conv_transpose_cl, custom_vjp=custom_vjp)
 
         def smooth(u, f, s_a):
             if len(s_a) == 1:
@@ -322,7 +377,7 @@ class VCycle(eqx.Module):
                              f"*spatial) with {self.num_spatial_dims} spatial axes, got "
                              f"{f.shape}. For batches use `jax.vmap`.")
         self.check_spatial(f.shape[1:])
-        return self.apply(f[None])[0]
+        return self.apply(f[None], custom_vjp=False)[0]
 
 
 class MgNO(eqx.Module):
@@ -345,8 +400,10 @@ class MgNO(eqx.Module):
       x64). `key`: PRNG key.
 
     **Call:** ``model(x)`` with one sample ``x`` of shape ``(in_channels, *spatial)`` returns
-    ``(out_channels, *spatial)``; batch with ``jax.vmap``. Inputs are cast to the parameter
-    dtype.
+    ``(out_channels, *spatial)``; batch with :meth:`apply_batch` (what
+    ``pdekit.training.fit`` uses) or ``jax.vmap``: the same numbers. ``apply_batch``'s
+    gradients are hand-written (fast inside ``lax.scan`` on CPU; reverse mode only),
+    ``model(x)``'s are JAX's own (every transformation, forward mode included).
 
     **Raises:** `ValueError` for a bad argument (named), or at trace time for an input whose
     shape the V-cycle cannot coarsen (circular padding needs sizes divisible by
@@ -416,23 +473,45 @@ class MgNO(eqx.Module):
     def dtype(self):
         return self.head.dtype
 
-    def apply(self, x: Float[Array, " N Cin *s"]) -> Float[Array, " N Cout *s"]:
-        """The network on a batch ``(N, C, *spatial)`` (what ``vmap(model)`` computes)."""
+    def apply(self, x: Float[Array, " N Cin *s"], *,
+              custom_vjp: bool = True) -> Float[Array, " N Cout *s"]:
+        """The network on a batch ``(N, C, *spatial)`` (what ``vmap(model)`` computes).
+
+        `custom_vjp=True`: the convolutions' cotangents are hand-written forward
+        convolutions, which XLA:CPU keeps fast inside ``lax.scan`` (``fit``'s micro-batches);
+        reverse mode only. `False`: JAX's own rules, for every transformation (what
+        ``model(x)`` uses, so ``jax.vmap(model)``, ``jax.jvp`` and ``jacfwd`` work)."""
         act = ACTIVATIONS[self.activation]
         u = jnp.moveaxis(x.astype(self.dtype), 1, -1)  # channels-last inside (see conv_cl)
         lead = (None,) * (self.num_spatial_dims + 1)
         for vc, w, b in zip(self.vcycles, self.linear_w, self.linear_b):
             lin = jnp.einsum("oc,n...c->n...o", w, u) + b[lead]
-            u = act(vc.apply_channels_last(u) + lin)
+            u = act(vc.apply_channels_last(u, custom_vjp=custom_vjp) + lin)
         return jnp.moveaxis(jnp.einsum("oc,n...c->n...o", self.head, u), -1, 1)
+
+    def apply_batch(self, x: Float[Array, " N Cin *s"]) -> Float[Array, " N Cout *s"]:
+        """The network on a batch ``(N, in_channels, *spatial)``: the same numbers as
+        ``jax.vmap(model)(x)``, without the vmap, with the custom-VJP convolutions of
+        :meth:`apply` (``pdekit.training.fit`` calls this; reverse mode only).
+
+        **Raises:** `ValueError` at trace time for a wrong shape (see :meth:`__call__`).
+        """
+        if x.ndim != self.num_spatial_dims + 2 or x.shape[1] != self.in_channels:
+            raise ValueError(f"MgNO.apply_batch expects a batch of shape (N, "
+                             f"{self.in_channels}, *spatial) with {self.num_spatial_dims} "
+                             f"spatial axes, got {x.shape}.")
+        self.vcycles[0].check_spatial(x.shape[2:])
+        return self.apply(x)
 
     def __call__(self, x: Float[Array, " Cin *s"]) -> Float[Array, " Cout *s"]:
         if x.ndim != self.num_spatial_dims + 1 or x.shape[0] != self.in_channels:
             raise ValueError(f"MgNO expects one sample of shape ({self.in_channels}, *spatial) "
                              f"with {self.num_spatial_dims} spatial axes, got {x.shape}. For "
-                             "batches use `jax.vmap`.")
+                             "batches use `apply_batch` or `jax.vmap`.")
         self.vcycles[0].check_spatial(x.shape[1:])
-        return self.apply(x[None])[0]
+        # JAX's own convolution rules: a custom VJP would become a grouped convolution
+        # under jax.vmap(model) (docs/mgno_deeponet.md), and forward mode keeps working
+        return self.apply(x[None], custom_vjp=False)[0]
 
 
 def mgno_from_config(config: dict, *, key: PRNGKeyArray) -> MgNO:

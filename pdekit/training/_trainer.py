@@ -156,14 +156,17 @@ def materialise(tree):
 
 
 def _forward_eqns(model, x_shape, dtype, batch: int) -> list:
-    """Every equation of the batched forward pass, sub-jaxprs included, in trace order
-    (traced only: nothing runs)."""
+    """Every equation of the batched forward pass, sub-jaxprs included (but not the bodies of
+    custom VJPs), in trace order (traced only: nothing runs)."""
     x = jax.ShapeDtypeStruct((batch, *x_shape), dtype)
     eqns: list = []
 
     def walk(jp):
         for eqn in jp.eqns:
             eqns.append(eqn)
+            if eqn.primitive.name == "custom_vjp_call":
+                continue  # a hand-written VJP: opaque (its outputs count, its body is not
+                # differentiated by XLA's transpose rules)
             for sub in eqn.params.values():
                 inner = getattr(sub, "jaxpr", None)
                 if inner is not None:
@@ -204,9 +207,11 @@ def resolve_microbatch(microbatch, model, train, batch_size: int, n_devices: int
     per-device batch ``batch_size / n_devices``, or ``"auto"``: on GPU/TPU the whole batch; on
     CPU the largest divisor of the per-device batch whose largest activation (traced from one
     sample of `train`) stays within ``AUTO_MICROBATCH_BYTES``, except for models with
-    convolutions (MgNO, CNN branches): XLA:CPU runs convolution gradients inside the
-    micro-batch ``lax.scan`` without its fast kernels (a 3x3 kernel gradient at 64x64 took
-    0.8-1.1 s against 30 ms outside a loop), so ``"auto"`` keeps whole batches for them.
+    convolutions differentiated by XLA's own rules (``eqx.nn.Conv``, DeepONet's CNN
+    branch): XLA:CPU runs those gradients inside the micro-batch ``lax.scan`` without its
+    fast kernels (a 3x3 kernel gradient at 64x64 took 0.8-1.1 s against 30 ms outside a
+    loop), so ``"auto"`` keeps whole batches for them. Convolutions inside a custom VJP
+    (``MgNO.apply_batch``'s, whose gradients are forward convolutions) do not count.
     `backend`: default ``jax.default_backend()``.
 
     **Raises:** ``ValueError`` naming `microbatch` for anything else.

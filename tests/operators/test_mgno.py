@@ -1,6 +1,8 @@
 """MgNO: V-cycle pieces against independent loop/dense references, the one-level reduction
 to a convolution layer, transfer adjointness, the reference preset's size, transformations."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 
 from pdekit.operators import MgNO, VCycle
-from pdekit.operators._mgno import conv, conv_transpose, count_params
+from pdekit.operators._mgno import conv, conv_cl, conv_transpose, count_params
 
 PADS = ("zeros", "reflect", "circular")
 
@@ -150,9 +152,13 @@ def test_restriction_and_prolongation_are_adjoint(d, padding):
     u = jnp.asarray(rng.standard_normal((1, 2) + (n,) * d))
     v = jnp.asarray(rng.standard_normal((1, 3) + (n // 2,) * d))
     R = lambda u: conv(u, w3, stride=2, padding=padding)  # noqa: E731
-    (RTv,) = jax.linear_transpose(R, u)(v)
     P = conv_transpose(v, w4, (n,) * d, padding=padding)
+    (RTv,) = jax.linear_transpose(R, u)(v)
     np.testing.assert_allclose(P, RTv, atol=1e-12)
+    # the same through the network's hand-written cotangents (the custom VJP of conv_cl)
+    Rc = lambda u: jnp.moveaxis(conv_cl(jnp.moveaxis(u, 1, -1), w3, stride=2,  # noqa: E731
+                                        padding=padding, custom_vjp=True), -1, 1)
+    np.testing.assert_allclose(jax.vjp(Rc, u)[1](v)[0], P, atol=1e-12)
     # classical pair: full weighting R = 2^-d P^T for linear interpolation P
     fw = np.array([0.25, 0.5, 0.25])
     li = np.array([0.5, 1.0, 0.5, 0.0])
@@ -256,3 +262,89 @@ def test_save_load_roundtrip_is_bit_identical(tmp_path, getkey):
     assert len(la) == len(lb) and all(np.array_equal(a, b) for a, b in zip(la, lb))
     with pytest.raises(ValueError, match="exists"):
         save_model(tmp_path / "m", model)
+
+
+@pytest.mark.parametrize("d,stride,pad,n", ((2, 1, 1, 7), (2, 2, 1, 7), (1, 2, 0, 9),
+                                            (1, 1, 0, 6)))
+def test_custom_conv_vjp_matches_autodiff_under_scan_and_vmap(d, stride, pad, n, getkey):
+    # the hand-written cotangents of the internal convolution against JAX's own transpose
+    # rules for lax.conv_general_dilated (independent reference), also inside lax.scan and
+    # under vmap: shared kernel, per-entry kernels (an ensemble), batched cotangents (jacrev)
+    from pdekit.operators._mgno import _DIMS, _conv
+
+    def ref(x, k):
+        return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
+                                            dimension_numbers=_DIMS[d])
+
+    def ours(x, k):
+        return _conv(x, k, stride, pad)
+
+    def vjp(f, x, k, g):
+        return jax.vjp(f, x, k)[1](g)
+
+    m = -(-(n + 2 * pad - 2) // stride)
+    x = jax.random.normal(getkey(), (3, 2) + (n,) * d + (3,), dtype=jnp.float64)
+    k = jax.random.normal(getkey(), (3,) + (3,) * d + (3, 4), dtype=jnp.float64)
+    g = jax.random.normal(getkey(), (3, 2) + (m,) * d + (4,), dtype=jnp.float64)
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def run(f):
+        _, scanned = jax.lax.scan(lambda c, xg: (c, vjp(f, xg[0], k[0], xg[1])), 0.0, (x, g))
+        shared = jax.vjp(lambda x, k: jax.vmap(f, (0, None))(x, k), x, k[0])[1](g)
+        ensemble = jax.vmap(functools.partial(vjp, f))(x, k, g)
+        # vmap over cotangents only (1D: the 2D jacobians cost seconds to compile)
+        jac = jax.jacrev(f, argnums=1)(x[0], k[0]) if d == 1 else None
+        return jax.vmap(f, (0, None))(x, k[0]), scanned, shared, ensemble, jac
+
+    for a, b in zip(jax.tree_util.tree_leaves(run(ours)), jax.tree_util.tree_leaves(run(ref))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _apply_batch_and_vmap(model, xs, grad):
+    def loss(f):
+        return lambda m: jnp.sum(jnp.sin(f(m)(xs)))
+
+    if grad:
+        return eqx.filter_jit(lambda m: (eqx.filter_grad(loss(lambda m: m.apply_batch))(m),
+                                         eqx.filter_grad(loss(jax.vmap))(m)))(model)
+    return eqx.filter_jit(lambda m: (m.apply_batch(xs), jax.vmap(m)(xs)))(model)
+
+
+def test_apply_batch_matches_vmap(getkey):
+    model = MgNO(2, 1, width=3, num_layers=1, levels=2, padding="reflect",
+                 num_spatial_dims=1, key=getkey())
+    xs = jax.random.normal(getkey(), (3, 2, 10))
+    a, b = _apply_batch_and_vmap(model, xs, grad=False)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="apply_batch expects"):
+        model.apply_batch(xs[0])
+
+
+@pytest.mark.slow
+def test_apply_batch_gradients_match_vmap(getkey):
+    # the whole network (the pieces' gradients under vmap are checked above, by default)
+    model = MgNO(2, 1, width=3, num_layers=2, levels=2, pre_smooth=(1, 2), post_smooth=1,
+                 padding="reflect", residual=True, num_spatial_dims=1, key=getkey())
+    xs = jax.random.normal(getkey(), (3, 2, 12))
+    ga, gb = _apply_batch_and_vmap(model, xs, grad=True)
+    for u, v in zip(jax.tree_util.tree_leaves(ga), jax.tree_util.tree_leaves(gb)):
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-12)
+
+
+def test_gelu_is_the_exact_gelu():
+    # MgNO's "gelu" (torch's default, as in the reference code) is the erf GELU, with the
+    # erf formula's derivative
+    from pdekit.operators._mgno import ACTIVATIONS
+
+    x = jnp.linspace(-6.0, 6.0, 241)
+
+    def ref(x):
+        return jax.nn.gelu(x, approximate=False)
+
+    @jax.jit
+    def both(x):
+        return [(f(x), jax.vmap(jax.grad(f))(x)) for f in (ACTIVATIONS["gelu"], ref)]
+
+    (y, dy), (y_ref, dy_ref) = both(x)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(dy, dy_ref, rtol=1e-13, atol=1e-15)
