@@ -63,6 +63,12 @@ class AbstractWeightFactory(eqx.Module):
         return out
 
 
+def _mix_expr(n_modes: int) -> tuple[str, str, str]:
+    """Letters of ``c[b, i, *k]``, the output ``[b, o, *k]`` and the mode axes ``*k``."""
+    k = "xyz"[:n_modes]
+    return f"bi{k}", f"bo{k}", k
+
+
 class DenseTensor(eqx.Module):
     """A full complex tensor, stored as ``(2, *shape)`` real numbers."""
 
@@ -70,6 +76,16 @@ class DenseTensor(eqx.Module):
 
     def __call__(self) -> tuple[Array, Array]:
         return self.value[0], self.value[1]
+
+    def mix(self, c: Array) -> Array:
+        """Channel mixing ``out[b, o, *k] = sum_i c[b, i, *k] T[i, o, *k]`` of complex
+        Fourier coefficients ``c (B, C_in, *modes)`` by this ``(C_in, C_out, *modes)`` tensor."""
+        x, out, k = _mix_expr(c.ndim - 2)
+        return jnp.einsum(f"{x},io{k}->{out}", c, _cplx(self.value).astype(c.dtype))
+
+    def layer(self, l: int) -> "DenseTensor":
+        """Slice ``l`` of the leading axis (one layer of a joint ``(L, ...)`` tensor)."""
+        return DenseTensor(self.value[:, l])
 
 
 class CPTensor(eqx.Module):
@@ -82,6 +98,22 @@ class CPTensor(eqx.Module):
         letters = string.ascii_lowercase[:n]
         expr = ",".join(f"{c}z" for c in letters) + "->" + letters
         return _split(jnp.einsum(expr, *[_cplx(f) for f in self.factors]))
+
+    def mix(self, c: Array) -> Array:
+        """:meth:`DenseTensor.mix` contracting `c` with the factors directly (in the cheapest
+        order for these shapes), so neither the dense tensor nor its gradient is formed."""
+        x, out, k = _mix_expr(c.ndim - 2)
+        expr = f"{x},iR,oR," + ",".join(f"{a}R" for a in k) + f"->{out}"
+        fs = [_cplx(f).astype(c.dtype) for f in self.factors]
+        return jnp.einsum(expr, c, *fs, optimize="optimal")
+
+    def layer(self, l: int) -> "CPTensor":
+        """Layer ``l`` of a joint ``(L, ...)`` tensor: the first factor's row ``l`` scales the
+        second factor (still a CP tensor, of the remaining modes)."""
+        first, second = self.factors[0], self.factors[1]
+        row = _cplx(first)[l]  # (R,)
+        scaled = _cplx(second) * row[None, :]
+        return CPTensor((jnp.stack(_split(scaled)), *self.factors[2:]))
 
 
 class TuckerTensor(eqx.Module):
@@ -97,6 +129,23 @@ class TuckerTensor(eqx.Module):
         expr = ranks + "," + ",".join(f"{a}{b}" for a, b in zip(full, ranks)) + "->" + full
         return _split(jnp.einsum(expr, _cplx(self.core), *[_cplx(f) for f in self.factors],
                                  optimize="greedy"))
+
+    def mix(self, c: Array) -> Array:
+        """:meth:`DenseTensor.mix` contracting `c` with the core and factors directly (in the
+        cheapest order for these shapes), so neither the dense tensor nor its gradient is
+        formed (neuraloperator's ``implementation="factorized"``)."""
+        x, out, k = _mix_expr(c.ndim - 2)
+        ranks = string.ascii_uppercase[:2 + len(k)]
+        expr = (f"{x},{ranks},i{ranks[0]},o{ranks[1]},"
+                + ",".join(f"{a}{r}" for a, r in zip(k, ranks[2:])) + f"->{out}")
+        fs = [_cplx(f).astype(c.dtype) for f in self.factors]
+        return jnp.einsum(expr, c, _cplx(self.core).astype(c.dtype), *fs, optimize="optimal")
+
+    def layer(self, l: int) -> "TuckerTensor":
+        """Layer ``l`` of a joint ``(L, ...)`` tensor: the core contracted with row ``l`` of the
+        first factor (still a Tucker tensor, of the remaining modes)."""
+        core = jnp.einsum("a...,a->...", _cplx(self.core), _cplx(self.factors[0])[l])
+        return TuckerTensor(jnp.stack(_split(core)), self.factors[1:])
 
 
 class DenseWeights(AbstractWeightFactory):

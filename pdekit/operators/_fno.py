@@ -27,7 +27,14 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_finite_scalar, check_positive_int, default_float_dtype
 from ._factorisation import AbstractWeightFactory, DenseTensor, DenseWeights, TuckerWeights
-from ._spectral_conv import Convention, SpectralConv, init_std, weight_mode_shape
+from ._spectral_conv import (
+    IMPLEMENTATIONS,
+    Convention,
+    Implementation,
+    SpectralConv,
+    init_std,
+    weight_mode_shape,
+)
 
 
 @jax.custom_jvp
@@ -159,7 +166,10 @@ class FNO(eqx.Module):
       non-periodic problems (e.g. 0.125 for Darcy).
     - `factorization`: spectral weight parameterisation (``DenseWeights()`` default,
       ``CPWeights(rank)``, ``TuckerWeights(rank)``); `joint`: one factorised tensor for all
-      layers instead of one per layer.
+      layers instead of one per layer; `implementation`: ``"factorized"`` (default: the
+      Fourier coefficients are contracted with the factors directly, the dense weight is
+      never formed) or ``"reconstructed"`` (expand the dense weight, then contract); see
+      :class:`SpectralConv`.
     - `activation`: pointwise nonlinearity (a ``jax.nn`` function, default ``jax.nn.gelu``,
       the tanh approximation; or :func:`gelu_erf`, the exact GELU neuraloperator uses).
     - `transform`: how the spectral layers transform (see :class:`SpectralConv`).
@@ -184,6 +194,7 @@ class FNO(eqx.Module):
     norm: str | None = eqx.field(static=True)
     padding: tuple[float, ...] = eqx.field(static=True)
     activation: Callable = eqx.field(static=True)
+    implementation: str = eqx.field(static=True)
     config: str = eqx.field(static=True)  # JSON of the constructor arguments
 
     def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int] | int,
@@ -192,6 +203,7 @@ class FNO(eqx.Module):
                  channel_mlp: float | None = 0.5, norm: str | None = None,
                  padding: float | Sequence[float] = 0.0,
                  factorization: AbstractWeightFactory | None = None, joint: bool = False,
+                 implementation: Implementation = "factorized",
                  activation: Callable = jax.nn.gelu, transform: str = "auto",
                  key: PRNGKeyArray, dtype=None):
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -221,6 +233,10 @@ class FNO(eqx.Module):
         if not isinstance(factory, AbstractWeightFactory):
             raise ValueError("`factorization` must be DenseWeights(), CPWeights(rank) or "
                              f"TuckerWeights(rank), got {factorization!r}.")
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError("`implementation` must be 'factorized' or 'reconstructed', got "
+                             f"{implementation!r}.")
+        self.implementation = implementation
         dtype = default_float_dtype(dtype)
         name = getattr(activation, "__name__", "")
         if activation is not jax.nn.gelu and (
@@ -229,7 +245,7 @@ class FNO(eqx.Module):
                              "pdekit.operators.gelu_erf, so that the model can be saved and "
                              "rebuilt by name.")
         self.grid, self.norm, self.activation = bool(grid), norm, activation
-        self.config = json.dumps({
+        config = {
             "model": "FNO", "in_channels": self.in_channels, "out_channels": self.out_channels,
             "modes": list(self.modes), "width": self.width, "n_layers": self.n_layers,
             "convention": convention, "lifting_ratio": float(lifting_ratio),
@@ -239,7 +255,12 @@ class FNO(eqx.Module):
             "factorization": factory.to_config(), "joint": bool(joint),
             "activation": activation.__name__, "dtype": str(jnp.dtype(dtype)),
             "transform": transform,
-        }, sort_keys=True)
+        }
+        if implementation != "factorized":
+            # only when not the default: the weights are the same either way, so checkpoints
+            # written before this option existed still match the default's configuration
+            config["implementation"] = implementation
+        self.config = json.dumps(config, sort_keys=True)
         C = self.width
         keys = jax.random.split(key, 4 * self.n_layers + 4)
         k = iter(keys[:-1])  # keys[-1]: the joint tensor (other weights same as unjointed)
@@ -250,7 +271,8 @@ class FNO(eqx.Module):
                                      activation=activation, key=next(k), dtype=dtype)
         self.convs = tuple(
             SpectralConv(C, C, modes, convention=convention, factorization=factory,
-                         external_weight=joint, transform=transform, key=next(k), dtype=dtype)
+                         implementation=implementation, external_weight=joint,
+                         transform=transform, key=next(k), dtype=dtype)
             for _ in range(self.n_layers))
         self.joint_weight = None
         if joint:
@@ -274,7 +296,11 @@ class FNO(eqx.Module):
     def materialise(self) -> "FNO":
         """The same model with every factorised spectral weight expanded to a dense tensor
         (same outputs; used by ``pdekit.training.fit`` to expand a TFNO's weights once per
-        step instead of once per micro-batch). Dense weights are returned unchanged."""
+        step instead of once per micro-batch). Dense weights, and factorised ones with
+        ``implementation="factorized"`` (never expanded), are returned unchanged."""
+        if self.implementation == "factorized":
+            return self
+
         def dense(t):
             return t if t is None or isinstance(t, DenseTensor) else DenseTensor(jnp.stack(t()))
 
@@ -317,11 +343,15 @@ class FNO(eqx.Module):
         pads = self._pad_widths(spatial)
         if any(pads):
             v = jnp.pad(v, [(0, 0), (0, 0)] + [(0, p) for p in pads])
-        joint = None if self.joint_weight is None else self.joint_weight()
+        joint = self.joint_weight
+        if joint is not None and (self.implementation == "reconstructed"
+                                  or isinstance(joint, DenseTensor)):
+            joint = DenseTensor(jnp.stack(joint()))  # expand the whole (L, ...) tensor once
         act = self.activation
         for l in range(self.n_layers):
             last = l == self.n_layers - 1
-            w = None if joint is None else (joint[0][l], joint[1][l])
+            # one layer of the joint tensor, still factorised (CP/Tucker `layer(l)`)
+            w = None if joint is None else joint.layer(l)
             z = self.convs[l].apply_batch(v, weight=w)
             if self.norm == "instance":
                 z = _instance_norm(z)

@@ -34,9 +34,11 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._misc import check_positive_int, default_float_dtype
-from ._factorisation import AbstractWeightFactory, DenseWeights
+from ._factorisation import AbstractWeightFactory, DenseTensor, DenseWeights
 
 Convention = Literal["pdekit", "neuraloperator"]
+Implementation = Literal["factorized", "reconstructed"]
+IMPLEMENTATIONS = ("factorized", "reconstructed")
 # "auto" transform: DFT matmuls up to this many grid points per sample (measured on CPU: 64x64
 # forward+backward 1.7x faster than the truncated FFT; see docs/operators.md), FFTs beyond
 DFT_MAX_POINTS = 128 * 128
@@ -210,8 +212,12 @@ class SpectralConv(eqx.Module):
     - `convention`: ``"pdekit"`` (default) or ``"neuraloperator"`` (its ``n_modes`` counting).
     - `factorization`: a weight factory (:class:`DenseWeights` default, :class:`CPWeights`,
       :class:`TuckerWeights`); ignored when `weight` is given.
-    - `external_weight`: hold no weight; the caller passes ``weight=(re, im)`` at each call
-      (TFNO's joint factorisation: one factorised tensor for all layers, sliced per layer).
+    - `implementation`: how a factorised (CP/Tucker) weight meets the Fourier coefficients:
+      ``"factorized"`` (default) contracts the coefficients with the factors directly, so the
+      dense weight and its gradient are never formed; ``"reconstructed"`` expands the dense
+      weight first. Same numbers up to rounding; dense weights ignore it.
+    - `external_weight`: hold no weight; the caller passes ``weight=`` at each call (TFNO's
+      joint factorisation: one factorised tensor for all layers, sliced per layer).
     - `bias`: add a learned per-channel bias (default ``True``, as neuraloperator does;
       initialised at zero, or as neuraloperator does, ``init_std * N(0, 1)``, with
       ``convention="neuraloperator"``).
@@ -231,10 +237,12 @@ class SpectralConv(eqx.Module):
     kept: tuple[tuple[int, int], ...] = eqx.field(static=True)
     convention: str = eqx.field(static=True)
     transform: str = eqx.field(static=True)
+    implementation: str = eqx.field(static=True)
 
     def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int] | int, *,
                  convention: Convention = "pdekit",
                  factorization: AbstractWeightFactory | None = None,
+                 implementation: Implementation = "factorized",
                  external_weight: bool = False, bias: bool = True, transform: str = "auto",
                  key: PRNGKeyArray, dtype=None):
         self.in_channels = check_positive_int("in_channels", in_channels)
@@ -249,6 +257,10 @@ class SpectralConv(eqx.Module):
         if transform not in ("auto", "fft", "dft"):
             raise ValueError(f"`transform` must be 'auto', 'fft' or 'dft', got {transform!r}.")
         self.transform = transform
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError("`implementation` must be 'factorized' or 'reconstructed', got "
+                             f"{implementation!r}.")
+        self.implementation = implementation
         dtype = default_float_dtype(dtype)
         shape = (self.in_channels, self.out_channels, *weight_mode_shape(modes, convention))
         wkey = key
@@ -281,10 +293,13 @@ class SpectralConv(eqx.Module):
                 *weight_mode_shape(self.modes, self.convention))
 
     def __call__(self, u: Float[Array, " C_in *spatial"], *,
-                 weight: tuple[Array, Array] | None = None) -> Float[Array, " C_out *spatial"]:
+                 weight: "tuple[Array, Array] | eqx.Module | None" = None
+                 ) -> Float[Array, " C_out *spatial"]:
         """Apply the layer to one sample ``(C_in, *spatial)`` (see :meth:`apply_batch`).
 
-        `weight`: ``(re, im)`` of shape ``weight_shape`` (only with ``external_weight=True``).
+        `weight` (only with ``external_weight=True``): ``(re, im)`` of shape
+        ``weight_shape``, or a weight Module of that shape (``DenseTensor``, ``CPTensor``,
+        ``TuckerTensor``), contracted as `implementation` says.
         """
         d = self.ndim
         if u.ndim != d + 1 or u.shape[0] != self.in_channels:
@@ -295,7 +310,7 @@ class SpectralConv(eqx.Module):
         return self.apply_batch(u[None], weight=weight)[0]
 
     def apply_batch(self, u: Float[Array, " B C_in *spatial"], *,
-                    weight: tuple[Array, Array] | None = None
+                    weight: "tuple[Array, Array] | eqx.Module | None" = None
                     ) -> Float[Array, " B C_out *spatial"]:
         """The layer on a batch ``(B, C_in, *spatial)``: same numbers as ``jax.vmap``, with the
         matmuls written batched (faster on CPU than what vmap produces)."""
@@ -306,7 +321,7 @@ class SpectralConv(eqx.Module):
         spatial = u.shape[2:]
         _check_resolution(spatial, self.kept)
         if (weight is None) == (self.weight is None):
-            raise ValueError("Pass `weight=(re, im)` exactly when the layer was built with "
+            raise ValueError("Pass `weight=` exactly when the layer was built with "
                              "`external_weight=True`.")
         use_dft = self.transform == "dft" or (
             self.transform == "auto" and math.prod(spatial) <= DFT_MAX_POINTS)
@@ -316,12 +331,15 @@ class SpectralConv(eqx.Module):
             c = jax.lax.complex(z[..., :m], z[..., m:])
         else:
             c = truncated_rfftn(u, self.kept)
-        w_re, w_im = self.weight() if weight is None else weight
-        w = jax.lax.complex(w_re, w_im).astype(c.dtype)
+        w = self.weight if weight is None else weight
+        if isinstance(w, tuple):
+            w = DenseTensor(jnp.stack(w))
+        elif self.implementation == "reconstructed" and not isinstance(w, DenseTensor):
+            w = DenseTensor(jnp.stack(w()))
         # Channel mixing per frequency: one einsum (a batched matmul over the kept modes; the
-        # same contraction as a 1x1 convolution was several times slower on CPU).
-        sub = "xyz"[:d]
-        out = jnp.einsum(f"bi{sub},io{sub}->bo{sub}", c, w)
+        # same contraction as a 1x1 convolution was several times slower on CPU), or for a
+        # factorised weight one contraction with its factors (see `implementation`).
+        out = w.mix(c)
         if use_dft:
             y = dft_inverse(jnp.concatenate([out.real, out.imag], axis=-1), self.kept, spatial)
         else:

@@ -106,9 +106,11 @@ def _make_step(loss: Callable, optimizer: optax.GradientTransformation,
             # gradient accumulation over equal micro-batches: the batch loss is the mean of
             # per-sample terms, so it (and its gradient) is the mean over micro-batches
             xs, ys = _split_micro(x, n_dev, microbatch), _split_micro(y, n_dev, microbatch)
-            # expand factorised weights (a TFNO's Tucker/CP tensors) once per step: the scan
-            # differentiates with respect to the expanded model, and one pullback maps the
-            # accumulated gradient back to the factors
+            # expand factorised weights (a TFNO's Tucker/CP tensors with
+            # implementation="reconstructed") once per step: the scan differentiates with
+            # respect to the expanded model, and one pullback maps the accumulated gradient back
+            # to the factors (an identity for models with nothing to expand, e.g. a TFNO with
+            # the default implementation="factorized")
             def expand(p):
                 m = materialise(eqx.combine(p, static))
                 return eqx.filter(m, trainable(m))

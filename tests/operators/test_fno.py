@@ -70,12 +70,15 @@ def test_tucker_ratio_resolves_like_neuraloperator():
     assert 0.08 < ratio < 0.12
 
 
-@pytest.mark.parametrize("to_factor,factory,joint", [(dense_to_tucker, TuckerWeights(2), False),
-                                                     (dense_to_cp, CPWeights(3), True)])
-def test_full_rank_tfno_reproduces_dense(to_factor, factory, joint):
+@pytest.mark.parametrize("to_factor,factory,joint,implementation", [
+    (dense_to_tucker, TuckerWeights(2), False, "factorized"),
+    (dense_to_cp, CPWeights(3), True, "factorized"),
+    (dense_to_cp, CPWeights(3), True, "reconstructed")])
+def test_full_rank_tfno_reproduces_dense(to_factor, factory, joint, implementation):
     key = jax.random.key(4)
     dense = FNO(2, 1, (3, 3), C, L, key=key)
-    tfno = TFNO(2, 1, (3, 3), C, L, factorization=factory, joint=joint, key=key)
+    tfno = TFNO(2, 1, (3, 3), C, L, factorization=factory, joint=joint,
+                implementation=implementation, key=key)
     if joint:
         stacked = jnp.stack([c.weight.value for c in dense.convs], axis=1)  # (2, L, ...)
         tfno = eqx.tree_at(lambda m: m.joint_weight, tfno, to_factor(stacked))
@@ -85,10 +88,15 @@ def test_full_rank_tfno_reproduces_dense(to_factor, factory, joint):
     # everything but the spectral weights comes from the same key
     a = jax.random.normal(jax.random.key(5), (2, 12, 10))
     np.testing.assert_allclose(eqx.filter_jit(tfno)(a), eqx.filter_jit(dense)(a), atol=1e-12)
-    # materialise() (what fit's micro-batching differentiates) expands the factors: same model
+    # materialise() (what fit's micro-batching differentiates) expands reconstructed factors
+    # (same model) and leaves factorized ones alone (never expanded)
     expanded = tfno.materialise()
-    assert all(type(t).__name__ == "DenseTensor" for t in
-               ([expanded.joint_weight] if joint else [c.weight for c in expanded.convs]))
+    kinds = {type(t).__name__ for t in
+             ([expanded.joint_weight] if joint else [c.weight for c in expanded.convs])}
+    assert kinds == ({"DenseTensor"} if implementation == "reconstructed"
+                     else {type(factory).__name__.replace("Weights", "Tensor")})
+    # the option is in the config only when it is not the default (older checkpoints match)
+    assert ("implementation" in tfno.config) == (implementation == "reconstructed")
     np.testing.assert_allclose(eqx.filter_jit(expanded)(a), eqx.filter_jit(dense)(a), atol=1e-12)
 
 
@@ -136,6 +144,8 @@ def test_3d_and_save_load_bit_identical(tmp_path):
 
 def test_bad_arguments():
     key = jax.random.key(0)
+    with pytest.raises(ValueError, match="implementation"):
+        FNO(1, 1, (4,), 4, key=key, implementation="dense")
     with pytest.raises(ValueError, match="width"):
         FNO(1, 1, (4,), 0, key=key)
     with pytest.raises(ValueError, match="factorization"):

@@ -8,7 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from pdekit.operators import SpectralConv, kept_modes, weight_mode_shape
+from pdekit.operators import (
+    CPWeights,
+    SpectralConv,
+    TuckerWeights,
+    kept_modes,
+    weight_mode_shape,
+)
 
 
 def _frequencies(kept):
@@ -46,6 +52,43 @@ def test_equals_dense_multiplier(getkey, modes, spatial, convention, transform):
     bias = np.asarray(layer.bias).reshape((-1,) + (1,) * len(spatial))
     got = np.asarray(eqx.filter_jit(layer)(u)) - bias
     np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("factory", [TuckerWeights((2, 3, 2, 2)), CPWeights(3)])
+def test_factorized_contraction_equals_dense_multiplier(getkey, factory):
+    """The factorised contraction (never forming the dense weight) against the explicit sums,
+    with the weight the factors stand for."""
+    layer = SpectralConv(2, 3, (3, 4), factorization=factory, implementation="factorized",
+                         key=getkey())
+    u = jax.random.normal(getkey(), (2, 8, 10))
+    re, im = layer.weight()
+    ref = _dense_reference(np.asarray(u), np.asarray(re) + 1j * np.asarray(im), layer.kept)
+    np.testing.assert_allclose(np.asarray(eqx.filter_jit(layer)(u)), ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("factory", [TuckerWeights((2, 2, 3, 2, 2)), CPWeights(3)])
+def test_factorized_equals_reconstructed_on_a_joint_layer(getkey, factory):
+    """One layer of a joint (L, C_in, C_out, *modes) tensor (`layer(l)`, still factorised):
+    the factorised contraction and the reconstructed one give the same outputs and the same
+    gradients with respect to the joint factors (float64)."""
+    joint = factory.build((2, 2, 3, 3, 4), key=getkey(), dtype=jnp.float64, std=0.5)
+    u = jax.random.normal(getkey(), (2, 8, 10))
+
+    def energy(t, implementation):
+        layer = SpectralConv(2, 3, (2, 4), external_weight=True, bias=False,
+                             implementation=implementation, key=jax.random.key(0))
+        y = layer(u, weight=t.layer(1))
+        return jnp.sum(y**2), y
+
+    grad = jax.jit(jax.value_and_grad(energy, has_aux=True), static_argnums=1)
+    ((vf, yf), gf), ((vr, _), gr) = grad(joint, "factorized"), grad(joint, "reconstructed")
+    np.testing.assert_allclose(vf, vr, rtol=1e-13)
+    for a, b in zip(jax.tree_util.tree_leaves(gf), jax.tree_util.tree_leaves(gr)):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    re, im = jax.jit(lambda t: t())(joint)  # the whole joint tensor, expanded
+    dense = np.asarray(re[1]) + 1j * np.asarray(im[1])
+    ref = _dense_reference(np.asarray(u), dense, kept_modes((2, 4)))
+    np.testing.assert_allclose(np.asarray(yf), ref, atol=1e-12)
 
 
 def test_mode_conventions():

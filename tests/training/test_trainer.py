@@ -100,11 +100,12 @@ def test_four_devices_equal_one(data):
     np.testing.assert_allclose(h1["train_loss"], h4["train_loss"], rtol=1e-12)
 
 
-def _tfno():
-    # a joint Tucker TFNO: micro-batching expands its factors once per step and pulls the
-    # accumulated gradient back to them, so that path is covered too
+def _tfno(implementation="factorized"):
+    # a joint Tucker TFNO; "reconstructed": micro-batching expands its factors once per step
+    # and pulls the accumulated gradient back to them, so that path is covered too
     return TFNO(1, 1, (6,), width=8, n_layers=2, channel_mlp=None, joint=True,
-                factorization=TuckerWeights(0.5), key=jax.random.key(4))
+                factorization=TuckerWeights(0.5), implementation=implementation,
+                key=jax.random.key(4))
 
 
 def _assert_same_training(ref, h_ref, got, h):
@@ -116,12 +117,15 @@ def _assert_same_training(ref, h_ref, got, h):
 MICRO_KW = dict(optimizer=optax.adam(1e-2), epochs=1, batch_size=16, seed=0)
 
 
-def test_microbatches_equal_whole_batches(data):
+@pytest.mark.parametrize("implementation", [
+    "factorized", pytest.param("reconstructed", marks=pytest.mark.slow)])
+def test_microbatches_equal_whole_batches(data, implementation):
     """Gradient accumulation over micro-batches trains the same model as whole batches, to
     float64 round-off."""
     train, _ = data
-    ref, h_ref = fit(_tfno(), train, microbatch=None, **MICRO_KW)
-    _assert_same_training(ref, h_ref, *fit(_tfno(), train, microbatch=4, **MICRO_KW))
+    ref, h_ref = fit(_tfno(implementation), train, microbatch=None, **MICRO_KW)
+    _assert_same_training(ref, h_ref, *fit(_tfno(implementation), train, microbatch=4,
+                                           **MICRO_KW))
 
 
 @pytest.mark.slow
