@@ -240,7 +240,7 @@ def budget_figure(summaries: list[dict], recipe: str = "mgno_code", paper: float
         ax.grid(True, alpha=0.3)
     b.set_xlabel("epoch")
     b.set_ylabel("MgNO / FNO test relative L2")
-    b.set_ylim(0, 1)
+    b.set_ylim(0, None)
     b.legend(fontsize=6)
     table = budget_table(summaries, recipe)
     for row in table:
