@@ -28,6 +28,7 @@ runs, so several processes can share the matrix. At the end (or with ``--report`
 
     python benchmarks/mgno_vs_fno.py --out OUT [--epochs 50] [--seeds 0,1] [--n-train 1000]
         [--n-test 128] [--resolution 32] [--only mgno_code/mgno/0,...] [--report]
+    python benchmarks/mgno_vs_fno.py --out OUT --budgets OUT16,OUT32,...   # ratio vs budget
 
 Errors do not depend on machine load, so this is not run under the benchmark lock (nice 19);
 seconds per epoch in the output are then indicative only.
@@ -177,6 +178,90 @@ def figure(summary: dict):
     return fig
 
 
+def budget_table(summaries: list[dict], recipe: str = "mgno_code") -> list[dict]:
+    """The final MgNO/FNO test relative L2 ratio per budget, both models under `recipe`, from
+    the `summarise` dicts of several budgets' folders: one row per budget (epochs) with the
+    ratio of every finished seed, their mean, range and sample standard deviation (``None``
+    for one seed), sorted by budget. Unfinished runs are left out."""
+    import statistics
+
+    rows: dict[int, dict[int, float]] = {}
+    for s in summaries:
+        for q in s["ratios"]:
+            if q["finished"] and q["mgno_recipe"] == recipe and q["fno_recipe"] == recipe:
+                rows.setdefault(q["epochs"], {})[q["seed"]] = q["l2_ratio"]
+    table = []
+    for epochs in sorted(rows):
+        r = dict(sorted(rows[epochs].items()))
+        v = list(r.values())
+        table.append({"epochs": epochs, "per_seed": r, "mean": statistics.fmean(v),
+                      "min": min(v), "max": max(v),
+                      "std": statistics.stdev(v) if len(v) > 1 else None})
+    return table
+
+
+def budget_figure(summaries: list[dict], recipe: str = "mgno_code", paper: float = 0.34):
+    """Learning curves of both models under `recipe` for every budget and seed (left: test
+    relative L2 against epoch, colour = budget, solid MgNO, dashed FNO), their ratio against
+    epoch (middle) and the final ratio against the budget (right: every seed, the mean and
+    the paper's value), as a Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4.4), constrained_layout=True,
+                                  gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
+    budgets = sorted({r["epochs"] for s in summaries for r in s["runs"]
+                      if r["recipe"] == recipe})
+    colour = {e: f"C{i}" for i, e in enumerate(budgets)}
+    marker = "os^vD"
+    for s in summaries:
+        for r in s["runs"]:
+            if r["recipe"] != recipe or not r["curve"]:
+                continue
+            e, v = zip(*r["curve"])
+            tag = "" if r["finished"] else " (unfinished)"
+            a.semilogy(e, v, "-" if r["model"] == "mgno" else "--", color=colour[r["epochs"]],
+                       lw=1.1, alpha=1.0 if r["seed"] == 0 else 0.6,
+                       label=f"{r['model']}, {r['epochs']} ep., seed {r['seed']}: "
+                       f"{v[-1]:.2e}{tag}")
+        for q in s["ratios"]:
+            if (q["mgno_recipe"], q["fno_recipe"]) != (recipe, recipe) or not q["ratio_vs_epoch"]:
+                continue
+            e, v = zip(*q["ratio_vs_epoch"])
+            b.plot(e, v, "-", marker=marker[q["seed"] % 5], ms=2.5, lw=1.0,
+                   color=colour[q["epochs"]],
+                   label=f"{q['epochs']} epochs, seed {q['seed']}: {q['l2_ratio']:.3f}"
+                   + ("" if q["finished"] else f" at epoch {q.get('at_epoch')}"))
+    a.set_xlabel("epoch")
+    a.set_ylabel("test relative L2")
+    a.grid(True, which="both", alpha=0.3)
+    a.legend(fontsize=6, ncol=2)
+    for ax in (b, c):
+        ax.axhline(paper, color="k", ls=":", lw=1, label=f"paper (500 epochs): {paper}")
+        ax.grid(True, alpha=0.3)
+    b.set_xlabel("epoch")
+    b.set_ylabel("MgNO / FNO test relative L2")
+    b.set_ylim(0, None)
+    b.legend(fontsize=6)
+    table = budget_table(summaries, recipe)
+    for row in table:
+        for seed, v in row["per_seed"].items():
+            c.plot(row["epochs"], v, marker[seed % 5], color=colour[row["epochs"]], ms=5,
+                   mfc="none")
+    if table:
+        c.errorbar([r["epochs"] for r in table], [r["mean"] for r in table],
+                   yerr=[[r["mean"] - r["min"] for r in table],
+                         [r["max"] - r["mean"] for r in table]],
+                   fmt="k-s", ms=4, lw=1, capsize=3, label="mean (bars: seed range)")
+    c.set_xlabel("budget (epochs)")
+    c.set_ylabel("final MgNO / FNO test relative L2")
+    c.set_xticks(budgets)
+    c.legend(fontsize=7)
+    fig.suptitle(f"Rough Darcy, both models under the {recipe} recipe: learning curves, ratio "
+                 "during training and at the end of each budget (open markers: seeds)",
+                 fontsize=10)
+    return fig
+
+
 def sample_figure(out: Path, seed: int = 0):
     """Input, truth, each seed-`seed` model's prediction and |error| on test sample 0 (the
     ``pdekit compare`` figure of the saved models), or None when no run has finished."""
@@ -207,6 +292,30 @@ def sample_figure(out: Path, seed: int = 0):
     return fig
 
 
+def report_budgets(out: Path, dirs: list[Path]) -> list[dict]:
+    """Write ``out/budgets.json`` (`budget_table` and every run's curve) and
+    ``out/budgets.png`` (`budget_figure`) from the run folders `dirs`; print the table."""
+    import matplotlib.pyplot as plt
+
+    missing = [str(d) for d in dirs if not d.is_dir()]
+    if missing:
+        raise SystemExit(f"--budgets: no such folder {', '.join(missing)}")
+    summaries = [summarise(d) for d in dirs]
+    table = budget_table(summaries)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "budgets.json").write_text(json.dumps(
+        {"table": table, "summaries": summaries, "paper_ratio": 0.34}, indent=1) + "\n")
+    fig = budget_figure(summaries)
+    fig.savefig(out / "budgets.png", dpi=110)
+    plt.close(fig)
+    print(f"{'epochs':>6s}  per seed (MgNO / FNO test rel L2, mgno_code recipe)  mean  range")
+    for r in table:
+        seeds = ", ".join(f"s{k} {v:.3f}" for k, v in r["per_seed"].items())
+        print(f"{r['epochs']:6d}  {seeds:44s}  {r['mean']:.3f}  {r['min']:.3f}-{r['max']:.3f}")
+    print(f"wrote {out / 'budgets.json'}, {out / 'budgets.png'}")
+    return table
+
+
 def main(argv=None):
     import argparse
 
@@ -222,7 +331,12 @@ def main(argv=None):
     p.add_argument("--eval-every", type=int, default=2)
     p.add_argument("--only", default=None, help="comma-separated RECIPE/MODEL/SEED runs")
     p.add_argument("--report", action="store_true", help="only summarise finished runs")
+    p.add_argument("--budgets", default=None, help="comma-separated OUT folders of runs at "
+                   "different --epochs: only write OUT/budgets.json and OUT/budgets.png (the "
+                   "mgno_code ratio against the budget, every seed, mean and spread)")
     args = p.parse_args(argv)
+    if args.budgets is not None:
+        return report_budgets(Path(args.out), [Path(d) for d in args.budgets.split(",")])
     if args.epochs < 1 or args.n_train < 1 or args.n_test < 1 or args.eval_every < 1:
         raise SystemExit("--epochs, --n-train, --n-test and --eval-every must be >= 1")
     out = Path(args.out)

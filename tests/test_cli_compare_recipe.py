@@ -145,3 +145,41 @@ def test_mgno_vs_fno_benchmark_script(tmp_path):
     assert all(q["l2_ratio"] > 0 for q in s["ratios"])
     assert (tmp_path / "mgno_vs_fno.png").stat().st_size > 10_000
     assert (tmp_path / "mgno_vs_fno_sample.png").stat().st_size > 10_000
+
+
+def test_mgno_vs_fno_budget_table_and_figure(tmp_path):
+    """The ratio-against-budget table keeps only finished same-recipe (mgno_code) ratios, one
+    row per budget with every seed, the mean, range and sample standard deviation."""
+    import statistics
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import matplotlib.pyplot as plt
+    import mgno_vs_fno
+
+    def q(epochs, seed, ratio, recipe="mgno_code", finished=True):
+        return {"seed": seed, "mgno_recipe": "mgno_code", "fno_recipe": recipe,
+                "epochs": epochs, "finished": finished, "l2_ratio": ratio,
+                "ratio_vs_epoch": [(1, 0.8), (epochs, ratio)], "at_epoch": epochs}
+
+    def run(epochs, seed, model, err):
+        return {"recipe": "mgno_code", "model": model, "seed": seed, "epochs": epochs,
+                "finished": True, "curve": [(1, 0.1), (epochs, err)]}
+
+    s32 = {"runs": [run(32, s, m, e) for s in (0, 1) for m, e in (("mgno", .01), ("fno", .03))],
+           "ratios": [q(32, 1, 0.30), q(32, 0, 0.36), q(32, 0, 0.2, recipe="fno_paper"),
+                      q(32, 2, 0.1, finished=False)]}
+    s16 = {"runs": [run(16, 0, "mgno", .02), run(16, 0, "fno", .05)], "ratios": [q(16, 0, .4)]}
+    table = mgno_vs_fno.budget_table([s32, s16])
+    assert [r["epochs"] for r in table] == [16, 32]
+    assert table[0] == {"epochs": 16, "per_seed": {0: 0.4}, "mean": 0.4, "min": 0.4,
+                        "max": 0.4, "std": None}
+    assert table[1]["per_seed"] == {0: 0.36, 1: 0.30}
+    assert table[1]["mean"] == pytest.approx(0.33)
+    assert table[1]["std"] == pytest.approx(statistics.stdev([0.36, 0.30]))
+    fig = mgno_vs_fno.budget_figure([s16, s32])
+    assert len(fig.axes[0].get_lines()) == 6 and len(fig.axes[1].get_lines()) >= 4
+    plt.close(fig)
+    with pytest.raises(SystemExit, match="no such folder"):
+        mgno_vs_fno.main(["--out", str(tmp_path), "--budgets", str(tmp_path / "nope")])
