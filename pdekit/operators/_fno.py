@@ -28,10 +28,10 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .._misc import check_finite_scalar, check_positive_int, default_float_dtype
 from ._factorisation import AbstractWeightFactory, DenseTensor, DenseWeights, TuckerWeights
 from ._spectral_conv import (
-    IMPLEMENTATIONS,
     Convention,
     Implementation,
     SpectralConv,
+    check_implementation,
     init_std,
     weight_mode_shape,
 )
@@ -233,10 +233,7 @@ class FNO(eqx.Module):
         if not isinstance(factory, AbstractWeightFactory):
             raise ValueError("`factorization` must be DenseWeights(), CPWeights(rank) or "
                              f"TuckerWeights(rank), got {factorization!r}.")
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError("`implementation` must be 'factorized' or 'reconstructed', got "
-                             f"{implementation!r}.")
-        self.implementation = implementation
+        self.implementation = check_implementation(implementation)
         dtype = default_float_dtype(dtype)
         name = getattr(activation, "__name__", "")
         if activation is not jax.nn.gelu and (
@@ -344,8 +341,8 @@ class FNO(eqx.Module):
         if any(pads):
             v = jnp.pad(v, [(0, 0), (0, 0)] + [(0, p) for p in pads])
         joint = self.joint_weight
-        if joint is not None and (self.implementation == "reconstructed"
-                                  or isinstance(joint, DenseTensor)):
+        if (joint is not None and self.implementation == "reconstructed"
+                and not isinstance(joint, DenseTensor)):
             joint = DenseTensor(jnp.stack(joint()))  # expand the whole (L, ...) tensor once
         act = self.activation
         for l in range(self.n_layers):

@@ -55,16 +55,19 @@ def _pad_cl(x, width: int, padding: str):
     return jnp.pad(x, cfg, mode=_PAD_MODE[padding])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv(x, k, stride: int, pad: int):
+def _lax_conv(x, k, stride: int, pad: int):
     # channels-last x (N, *s, Ci), kernel (*k, Ci, Co), `pad` zeros on every side
     d = x.ndim - 2
     return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
                                         dimension_numbers=_DIMS[d])
 
 
+# the same convolution with the hand-written cotangents below
+_conv = jax.custom_vjp(_lax_conv, nondiff_argnums=(2, 3))
+
+
 def _conv_fwd(x, k, stride, pad):
-    return _conv(x, k, stride, pad), (x, k)
+    return _lax_conv(x, k, stride, pad), (x, k)
 
 
 def _conv_bwd(stride, pad, res, g):
@@ -96,12 +99,6 @@ def _conv_bwd(stride, pad, res, g):
 
 
 _conv.defvjp(_conv_fwd, _conv_bwd)
-
-
-def _lax_conv(x, k, stride: int, pad: int):
-    d = x.ndim - 2
-    return jax.lax.conv_general_dilated(x, k, (stride,) * d, [(pad, pad)] * d,
-                                        dimension_numbers=_DIMS[d])
 
 
 def conv_cl(x: Float[Array, " N *s Ci"], w: Float[Array, " Co Ci *k"], *, stride: int = 1,

@@ -193,6 +193,14 @@ def dft_inverse(z: Array, kept, spatial: Sequence[int]) -> Array:
     return z @ jnp.asarray(mat, z.dtype)
 
 
+def check_implementation(implementation) -> str:
+    """`implementation` if it is ``"factorized"`` or ``"reconstructed"``, else ``ValueError``."""
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError("`implementation` must be 'factorized' or 'reconstructed', got "
+                         f"{implementation!r}.")
+    return implementation
+
+
 def init_std(in_channels: int, out_channels: int) -> float:
     """Standard deviation of the initial complex weights, ``sqrt(2 / (C_in + C_out))``."""
     return math.sqrt(2.0 / (in_channels + out_channels))
@@ -257,10 +265,7 @@ class SpectralConv(eqx.Module):
         if transform not in ("auto", "fft", "dft"):
             raise ValueError(f"`transform` must be 'auto', 'fft' or 'dft', got {transform!r}.")
         self.transform = transform
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError("`implementation` must be 'factorized' or 'reconstructed', got "
-                             f"{implementation!r}.")
-        self.implementation = implementation
+        self.implementation = check_implementation(implementation)
         dtype = default_float_dtype(dtype)
         shape = (self.in_channels, self.out_channels, *weight_mode_shape(modes, convention))
         wkey = key
