@@ -231,6 +231,9 @@ def budget_figure(summaries: list[dict], recipe: str = "mgno_code", paper: float
                    color=colour[q["epochs"]],
                    label=f"{q['epochs']} epochs, seed {q['seed']}: {q['l2_ratio']:.3f}"
                    + ("" if q["finished"] else f" at epoch {q.get('at_epoch')}"))
+    log_x = len(budgets) > 1 and max(budgets) >= 4 * min(budgets)  # 16 ... 500 epochs
+    for ax in (a, b, c) if log_x else ():
+        ax.set_xscale("log")
     a.set_xlabel("epoch")
     a.set_ylabel("test relative L2")
     a.grid(True, which="both", alpha=0.3)
@@ -254,7 +257,8 @@ def budget_figure(summaries: list[dict], recipe: str = "mgno_code", paper: float
                    fmt="k-s", ms=4, lw=1, capsize=3, label="mean (bars: seed range)")
     c.set_xlabel("budget (epochs)")
     c.set_ylabel("final MgNO / FNO test relative L2")
-    c.set_xticks(budgets)
+    c.set_xticks(budgets, [str(e) for e in budgets])
+    c.minorticks_off()
     c.legend(fontsize=7)
     fig.suptitle(f"Rough Darcy, both models under the {recipe} recipe: learning curves, ratio "
                  "during training and at the end of each budget (open markers: seeds)",
