@@ -180,6 +180,11 @@ def test_mgno_vs_fno_budget_table_and_figure(tmp_path):
     assert table[1]["std"] == pytest.approx(statistics.stdev([0.36, 0.30]))
     fig = mgno_vs_fno.budget_figure([s16, s32])
     assert len(fig.axes[0].get_lines()) == 6 and len(fig.axes[1].get_lines()) >= 4
+    assert fig.axes[2].get_xscale() == "linear"  # 16 and 32 epochs: a linear budget axis
+    plt.close(fig)
+    s64 = {"runs": [run(64, 0, "mgno", .01)], "ratios": [q(64, 0, .5)]}
+    fig = mgno_vs_fno.budget_figure([s16, s32, s64])  # 16 ... 64 epochs span 4x: log axes
+    assert [ax.get_xscale() for ax in fig.axes[:3]] == ["log"] * 3
     plt.close(fig)
     with pytest.raises(SystemExit, match="no such folder"):
         mgno_vs_fno.main(["--out", str(tmp_path), "--budgets", str(tmp_path / "nope")])
